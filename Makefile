@@ -14,6 +14,8 @@ VENV ?= .venv
 BIN := $(CURDIR)/$(VENV)/bin
 VENV_STAMP := $(VENV)/.entra-membership-requirements
 PIP_INSTALL := $(BIN)/python -m pip install --disable-pip-version-check --quiet
+# The venv's tools call each other by name (ansible-lint -> ansible-playbook, ansible-test -> ...).
+export PATH := $(BIN):$(PATH)
 
 # ansible-test wants the collection at .../ansible_collections/<namespace>/<name>/ and resolves
 # the working directory physically, so it gets a copy (tests/conftest.py keeps its own symlink
@@ -62,9 +64,10 @@ TEST_STEPS := venv sanity pytest compat lint changelog-lint docs-lint galaxy ee
 .PHONY: test
 test:  ## everything CI runs: sanity, pytest, compat (core 2.16), lint, changelog/docs lint, build+install, EE
 	@total_start=$$(date +%s); \
+	$(MAKE) tree; \
 	for step in $(TEST_STEPS); do \
 		step_start=$$(date +%s); \
-		$(MAKE) $$step || { echo "==> make test: FAILED in step '$$step'"; exit 1; }; \
+		$(MAKE) $$step REUSE_TREE=1 || { echo "==> make test: FAILED in step '$$step'"; exit 1; }; \
 		echo "==> $$step: $$(( $$(date +%s) - step_start ))s"; \
 	done; \
 	echo "==> make test: all steps passed in $$(( $$(date +%s) - total_start ))s"
@@ -92,17 +95,18 @@ lock: venv  ## re-pin constraints-dev.txt from the venv (after changing requirem
 # the files git would commit (tracked + untracked-not-ignored), nothing from a previous run.
 # ---------------------------------------------------------------------------------------------
 .PHONY: tree
-tree:
-	$(call banner,"tree: copy of the collection in $(TREE)")
-	rm -rf $(BUILD)/ansible_collections
-	mkdir -p $(TREE)
+tree:  ## the ansible_collections/entra/membership copy in .build/ (what sanity, docs-lint and build use)
+	@if [ -n "$(REUSE_TREE)" ] && [ -d $(TREE)/.git ]; then echo "tree: reusing $(TREE)"; exit 0; fi; \
+	set -x; \
+	rm -rf $(BUILD)/ansible_collections; \
+	mkdir -p $(TREE); \
 	git ls-files -z --cached --others --exclude-standard \
 		| while IFS= read -r -d '' path; do if [ -e "$$path" ] || [ -L "$$path" ]; then printf '%s\0' "$$path"; fi; done \
 		| tar --null --files-from=- --create --file=- \
-		| tar --extract --file=- --directory=$(TREE)
-	@# ansible-test lists a collection's files with git when it finds a .git above it; the
-	@# repo's own would ignore the whole copy (.build/ is git-ignored), so give the copy its own.
+		| tar --extract --file=- --directory=$(TREE); \
 	git -C $(TREE) init --quiet
+	@# ansible-test lists a collection's files with git when it finds a .git above it; the
+	@# repo's own would ignore the whole copy (.build/ is git-ignored), so the copy has its own.
 
 # ---------------------------------------------------------------------------------------------
 # ansible-test sanity, offline: the get-pip stand-in replaces the download it would make.
@@ -111,7 +115,7 @@ tree:
 sanity: venv tree  ## ansible-test sanity --venv on the copy (every test that runs offline)
 	$(call banner,"sanity: ansible-test sanity --venv --python $(SANITY_PYTHON)")
 	$(BIN)/python hacking/ansible-test-offline/install.py $(SANITY_PYTHON)
-	cd $(TREE) && PATH="$(BIN):$$PATH" $(BIN)/ansible-test sanity --venv --python $(SANITY_PYTHON) --color no
+	cd $(TREE) && $(BIN)/ansible-test sanity --venv --python $(SANITY_PYTHON) --color no
 
 # ---------------------------------------------------------------------------------------------
 # pytest
@@ -147,7 +151,7 @@ $(COMPAT_VENV)/.entra-membership-requirements: requirements.txt requirements-dev
 .PHONY: lint
 lint: venv  ## ansible-lint, profile production (roles, playbooks, galaxy.yml, meta, EE)
 	$(call banner,"lint: ansible-lint --profile production")
-	$(BIN)/ansible-lint --profile production
+	$(BIN)/ansible-lint --profile production --nocolor
 
 .PHONY: changelog-lint
 changelog-lint: venv
@@ -157,7 +161,7 @@ changelog-lint: venv
 .PHONY: docs-lint
 docs-lint: venv tree
 	$(call banner,"docs-lint: antsibull-docs lint-collection-docs --plugin-docs")
-	cd $(TREE) && PATH="$(BIN):$$PATH" $(BIN)/antsibull-docs lint-collection-docs --plugin-docs .
+	cd $(TREE) && $(BIN)/antsibull-docs lint-collection-docs --plugin-docs .
 
 # ---------------------------------------------------------------------------------------------
 # Release checks: the tarball a user installs, used the way a user uses it.
@@ -217,10 +221,19 @@ ee: galaxy  ## ansible-builder create for docs/awx/execution-environment.yml, th
 # Docs site, demo, benchmarks, soak
 # ---------------------------------------------------------------------------------------------
 .PHONY: docs
-docs: venv build  ## antsibull-docs collection docs site in .build/docs
-	$(call banner,"docs: antsibull-docs site in $(DOCS_SITE)")
+docs: galaxy  ## antsibull-docs site of the installed collection in .build/docs/build/html
+	$(call banner,"docs: antsibull-docs + Sphinx site in $(DOCS_SITE)")
 	rm -rf $(DOCS_SITE)
-	echo TODO
+	@# antsibull-docs insists on a destination only its owner can write to.
+	mkdir -p $(BUILD) && mkdir -m 700 $(DOCS_SITE) $(DOCS_SITE)/rst
+	export ANSIBLE_COLLECTIONS_PATH=$(INSTALLED) && cd $(DOCS_SITE) && \
+	$(BIN)/antsibull-docs sphinx-init --use-current --dest-dir . --sphinx-theme alabaster \
+		--project entra.membership --title "entra.membership collection" --fail-on-error entra.membership && \
+	$(BIN)/antsibull-docs --config-file antsibull-docs.cfg collection --use-current --cleanup everything \
+		--dest-dir rst --fail-on-error entra.membership && \
+	echo 'intersphinx_mapping = {}  # the inventories live on the internet' >> conf.py && \
+	$(BIN)/sphinx-build -M html rst build -c . --keep-going --quiet
+	@echo "docs: open $(DOCS_SITE)/build/html/index.html"
 
 .PHONY: demo
 demo: venv  ## offboard a user of the simulated demo tenant (hacking/demo.py)
