@@ -1,0 +1,199 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the entra.membership collection
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The authentication and endpoint options every module shares, and their validation.
+
+FOR INTERNAL COLLECTION USE ONLY: this interface may change in any release.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+
+from ansible.module_utils.basic import env_fallback
+
+from ansible_collections.entra.membership.plugins.module_utils._clouds import (
+    CLOUD_ENV_VARS,
+    CLOUD_NAMES,
+    DEFAULT_CLOUD,
+    Endpoints,
+    cloud_from_environment,
+    resolve_endpoints,
+)
+from ansible_collections.entra.membership.plugins.module_utils._errors import EntraConfigError
+
+# Keep in step with plugins/doc_fragments/graph.py (validate-modules compares them).
+ARGSPEC = dict(
+    tenant_id=dict(type='str', fallback=(env_fallback, ['AZURE_TENANT_ID', 'AZURE_TENANT'])),
+    client_id=dict(type='str', fallback=(env_fallback, ['AZURE_CLIENT_ID'])),
+    client_secret=dict(type='str', no_log=True, fallback=(env_fallback, ['AZURE_CLIENT_SECRET', 'AZURE_SECRET'])),
+    client_certificate_path=dict(type='path', fallback=(env_fallback, ['AZURE_CLIENT_CERTIFICATE_PATH'])),
+    client_certificate_password=dict(type='str', no_log=True, fallback=(env_fallback, ['AZURE_CLIENT_CERTIFICATE_PASSWORD'])),
+    federated_token_file=dict(type='path', fallback=(env_fallback, ['AZURE_FEDERATED_TOKEN_FILE'])),
+    access_token=dict(type='str', no_log=True, fallback=(env_fallback, ['ENTRA_ACCESS_TOKEN'])),
+    cloud=dict(type='str', default=DEFAULT_CLOUD, choices=CLOUD_NAMES, fallback=(cloud_from_environment,)),
+    graph_endpoint=dict(type='str', fallback=(env_fallback, ['ENTRA_GRAPH_ENDPOINT'])),
+    authority_host=dict(type='str', fallback=(env_fallback, ['AZURE_AUTHORITY_HOST'])),
+    ca_path=dict(type='path', fallback=(env_fallback, ['ENTRA_CA_PATH'])),
+    validate_certs=dict(type='bool', default=True, fallback=(env_fallback, ['ENTRA_VALIDATE_CERTS'])),
+    timeout=dict(type='int', default=30),
+    max_retries=dict(type='int', default=6),
+    max_concurrency=dict(type='int', default=4),
+)
+
+# One of these authenticates; order = precedence only in the messages, never silently.
+CREDENTIAL_OPTIONS = ('client_secret', 'client_certificate_path', 'federated_token_file', 'access_token')
+SECRET_OPTIONS = tuple(name for name, spec in ARGSPEC.items() if spec.get('no_log'))
+MAX_CONCURRENCY_LIMIT = 16
+
+_GUID = re.compile(r'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$')
+_TENANT = re.compile(r'^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252}[A-Za-z0-9])?$')  # a GUID or a verified domain
+
+
+def env_vars(option):
+    """The environment variables that feed ``option``, in the order they are tried."""
+    if option == 'cloud':
+        return CLOUD_ENV_VARS
+    fallback = ARGSPEC[option].get('fallback') or (None, [])
+    return tuple(fallback[1]) if fallback[0] is env_fallback else ()
+
+
+def describe(option):
+    """``option`` and where else it can come from, for messages: ``tenant_id (env AZURE_TENANT_ID, AZURE_TENANT)``."""
+    names = env_vars(option)
+    return '%s (env %s)' % (option, ', '.join(names)) if names else option
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    """The validated options: what the authenticator and the client are built from."""
+
+    endpoints: Endpoints
+    credential: str                 # the one option of CREDENTIAL_OPTIONS that authenticates
+    tenant_id: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
+    client_certificate_path: str | None = None
+    client_certificate_password: str | None = field(default=None, repr=False)
+    federated_token_file: str | None = None
+    access_token: str | None = field(default=None, repr=False)
+    ca_path: str | None = None
+    validate_certs: bool = True
+    timeout: int = 30
+    max_retries: int = 6
+    max_concurrency: int = 4
+
+    @property
+    def secrets(self):
+        """Values to scrub from anything we say (tokens are added by the authenticator as they come)."""
+        return tuple(value for value in (self.client_secret, self.client_certificate_password, self.access_token) if value)
+
+    @property
+    def verify(self):
+        """requests' ``verify``: False, the CA bundle to trust, or True (the system/requests default)."""
+        if not self.validate_certs:
+            return False
+        return self.ca_path or True
+
+
+def _given(params, option):
+    value = params.get(option)
+    return value not in (None, '')
+
+
+def _select_credential(params, explicit):
+    """The credential to use: an explicitly given one beats those only found in the environment.
+
+    AWX's Azure credential injects AZURE_SECRET into every job; a task that passes
+    client_certificate_path means that certificate, not a conflict. Two credentials given
+    explicitly, or two found in the environment with none given, are a conflict: we never guess.
+    """
+    present = [name for name in CREDENTIAL_OPTIONS if _given(params, name)]
+    chosen = [name for name in present if name in explicit] or present
+    if len(chosen) > 1:
+        source = 'were given' if any(name in explicit for name in chosen) else 'were found in the environment'
+        raise EntraConfigError('%s %s; they are mutually exclusive: give exactly one credential'
+                               % (' and '.join(describe(name) for name in chosen), source))
+    if not chosen:
+        raise EntraConfigError('no credential: give one of %s' % ', '.join(describe(name) for name in CREDENTIAL_OPTIONS))
+    return chosen[0]
+
+
+def _readable_file(option, path):
+    if not os.path.isfile(path):
+        raise EntraConfigError("%s '%s' does not exist or is not a file" % (option, path))
+    if not os.access(path, os.R_OK):
+        raise EntraConfigError("%s '%s' is not readable" % (option, path))
+
+
+def _check_certificate_file(path):
+    _readable_file('client_certificate_path', path)
+    try:
+        with open(path, 'rb') as handle:
+            text = handle.read().decode('ascii', 'replace')
+    except OSError as exc:
+        raise EntraConfigError("client_certificate_path '%s' cannot be read: %s" % (path, exc.strerror)) from None
+    missing = [what for what, marker in (('private key', 'PRIVATE KEY-----'), ('certificate', '-----BEGIN CERTIFICATE-----')) if marker not in text]
+    if missing:
+        raise EntraConfigError("client_certificate_path '%s' must be a PEM file holding the private key and the certificate; "
+                               "it has no %s" % (path, ' and no '.join(missing)))
+
+
+def _positive_int(params, option, minimum, maximum=None):
+    value = params.get(option)
+    if value is None:
+        return ARGSPEC[option]['default']
+    if value < minimum or (maximum is not None and value > maximum):
+        bounds = 'between %d and %d' % (minimum, maximum) if maximum is not None else 'at least %d' % minimum
+        raise EntraConfigError('%s must be %s, got %s' % (option, bounds, value))
+    return value
+
+
+def connection_settings(params, explicit=None):
+    """Validate the options in ``params`` (after Ansible's own checks and fallbacks) into ConnectionSettings.
+
+    ``explicit`` names the options the task (or module_defaults) gave; the others came from the
+    environment or defaults. None means "all of them" (callers outside a module).
+    """
+    explicit = set(params) if explicit is None else set(explicit)
+    credential = _select_credential(params, explicit)
+    endpoints = resolve_endpoints(params.get('cloud'), params.get('graph_endpoint') or None, params.get('authority_host') or None)
+
+    if credential != 'access_token':
+        for option in ('tenant_id', 'client_id'):
+            if not _given(params, option):
+                raise EntraConfigError('%s is required with %s' % (describe(option), credential))
+        if not _TENANT.match(params['tenant_id']):
+            raise EntraConfigError("tenant_id must be a tenant id (GUID) or a verified domain name, got '%s'" % params['tenant_id'])
+        if not _GUID.match(params['client_id']):
+            raise EntraConfigError("client_id must be the application (client) id, a GUID, got '%s'" % params['client_id'])
+
+    if credential == 'client_certificate_path':
+        _check_certificate_file(params['client_certificate_path'])
+    elif 'client_certificate_password' in explicit and _given(params, 'client_certificate_password'):
+        raise EntraConfigError('client_certificate_password was given without client_certificate_path (authenticating with %s)' % credential)
+    if credential == 'federated_token_file':
+        _readable_file('federated_token_file', params['federated_token_file'])
+
+    ca_path = params.get('ca_path') or None
+    if ca_path and not (os.path.isfile(ca_path) or os.path.isdir(ca_path)):
+        raise EntraConfigError("ca_path '%s' does not exist" % ca_path)
+
+    chosen_only = {name: params[name] for name in CREDENTIAL_OPTIONS if name == credential}
+    return ConnectionSettings(
+        endpoints=endpoints,
+        credential=credential,
+        tenant_id=params.get('tenant_id') or None,
+        client_id=params.get('client_id') or None,
+        client_certificate_password=(params.get('client_certificate_password') or None) if credential == 'client_certificate_path' else None,
+        ca_path=ca_path,
+        validate_certs=params.get('validate_certs') is not False,
+        timeout=_positive_int(params, 'timeout', 1),
+        max_retries=_positive_int(params, 'max_retries', 0, 20),
+        max_concurrency=_positive_int(params, 'max_concurrency', 1, MAX_CONCURRENCY_LIMIT),
+        **chosen_only
+    )
