@@ -1,0 +1,25 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the entra.membership collection
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Authentication with an application's client secret.
+
+FOR INTERNAL COLLECTION USE ONLY: this interface may change in any release.
+"""
+
+from __future__ import annotations
+
+
+class ClientSecretAuth:
+    NAME = 'client secret'
+    USES_MSAL = True
+
+    def __init__(self, settings):
+        self._secret = settings.client_secret
+
+    def msal_credential(self):
+        return self._secret
+
+    def secrets(self):
+        return (self._secret,)

@@ -1,0 +1,152 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the entra.membership collection
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Picks the auth method from the options and owns the MSAL application and its in-memory token cache.
+
+FOR INTERNAL COLLECTION USE ONLY: this interface may change in any release.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import traceback
+
+from ansible_collections.entra.membership.plugins.module_utils._auth_access_token import AccessTokenAuth
+from ansible_collections.entra.membership.plugins.module_utils._auth_client_certificate import ClientCertificateAuth
+from ansible_collections.entra.membership.plugins.module_utils._auth_client_secret import ClientSecretAuth
+from ansible_collections.entra.membership.plugins.module_utils._auth_federated_token import FederatedTokenAuth
+from ansible_collections.entra.membership.plugins.module_utils._errors import EntraAuthError, GraphError, scrub
+
+try:
+    import msal
+except ImportError:
+    HAS_MSAL = False
+    MSAL_IMPORT_ERROR = traceback.format_exc()
+else:
+    HAS_MSAL = True
+    MSAL_IMPORT_ERROR = None
+
+# keyed by ConnectionSettings.credential, the option that authenticates
+AUTH_METHODS = {
+    'access_token': AccessTokenAuth,
+    'client_certificate_path': ClientCertificateAuth,
+    'client_secret': ClientSecretAuth,
+    'federated_token_file': FederatedTokenAuth,
+}
+
+# What to check for the errors people actually meet; the AADSTS text itself follows in the message.
+_AADSTS_HINTS = {
+    7000215: 'check client_secret: it must be the secret value, not its id, and not expired',
+    7000222: 'the client secret has expired: create a new one',
+    700016: 'no such application in this tenant: check client_id, tenant_id and cloud',
+    90002: 'no such tenant in this cloud: check tenant_id and cloud',
+    900023: 'tenant_id is not a valid tenant id or domain',
+    700024: 'the federated token has expired: is the process that refreshes federated_token_file running?',
+    700027: 'the certificate is not registered on the application, or the assertion signature is invalid',
+    700213: 'no federated identity credential on the application matches the token\'s issuer and subject',
+    70021: 'no federated identity credential on the application matches the token',
+    7000112: 'the application is disabled',
+}
+
+
+def select_auth_method(settings):
+    return AUTH_METHODS[settings.credential](settings)
+
+
+class Authenticator:
+    """Gives Graph access tokens; every token obtained is handed to ``on_token`` (e.g. ``module.no_log_values.add``)."""
+
+    def __init__(self, settings, http_client, on_token=None):
+        self._settings = settings
+        self._http_client = http_client
+        self._on_token = on_token
+        self._lock = threading.Lock()
+        self._app = None
+        self._token = None
+        self._tokens = set()
+        self.method = select_auth_method(settings)
+        self.acquired = 0
+
+    @property
+    def secrets(self):
+        """Every value that must never be shown: the options' secrets, assertions read, tokens obtained."""
+        return set(self._settings.secrets) | set(self.method.secrets()) | self._tokens
+
+    def token(self, force_refresh=False, rejected=None):
+        """A token for the Graph scope; ``rejected`` is the token Graph just refused (refreshed once, for all threads)."""
+        with self._lock:
+            if self._token and not force_refresh:
+                return self._token
+            if force_refresh and rejected and self._token and self._token != rejected:
+                return self._token  # another thread has already replaced the refused token
+            if self.method.USES_MSAL:
+                token = self._acquire(force_refresh)
+            else:
+                token = self.method.token(force_refresh=force_refresh)
+            self._remember(token)
+            return token
+
+    def _remember(self, token):
+        self._token = token
+        if token not in self._tokens:
+            self._tokens.add(token)
+            if self._on_token:
+                self._on_token(token)
+
+    def _who(self):
+        return "client_id '%s' in tenant '%s' (%s)" % (self._settings.client_id, self._settings.tenant_id, self.method.NAME)
+
+    def _msal_app(self):
+        if self._app is None:
+            if not HAS_MSAL:
+                raise EntraAuthError('the msal Python library is required to authenticate with a %s' % self.method.NAME)
+            endpoints = self._settings.endpoints
+            self._app = msal.ConfidentialClientApplication(
+                self._settings.client_id,
+                client_credential=self.method.msal_credential(),
+                authority='%s/%s' % (endpoints.authority_host, self._settings.tenant_id),
+                # An overridden login host is unknown to Microsoft's instance discovery; the national
+                # clouds' hosts are in MSAL's own list, so they need nothing special.
+                instance_discovery=False if endpoints.authority_overridden else None,
+                http_client=self._http_client,
+                token_cache=msal.TokenCache(),  # memory only: nothing is written to disk
+                app_name='entra.membership',
+            )
+        return self._app
+
+    def _acquire(self, force_refresh):
+        try:
+            app = self._msal_app()
+            if force_refresh:
+                app.remove_tokens_for_client()
+            result = app.acquire_token_for_client(scopes=[self._settings.endpoints.scope])
+        except EntraAuthError as exc:
+            raise EntraAuthError('Authentication failed for %s: %s' % (self._who(), scrub(exc, self.secrets))) from None
+        except Exception as exc:  # pylint: disable=broad-exception-caught
+            # MSAL raises ValueError for a login host without an OpenID configuration and lets
+            # requests' transport errors through: all of them mean "no token", said plainly.
+            raise EntraAuthError('Authentication failed for %s: %s' % (self._who(), self._describe(exc))) from None
+        if not result or 'access_token' not in result:
+            raise self._failure(result or {})
+        self.acquired += 1
+        return result['access_token']
+
+    def _describe(self, exc):
+        module = type(exc).__module__ or ''
+        if module.startswith(('requests', 'urllib3')):
+            return str(GraphError.from_exception(exc, self._settings.endpoints.authority_host, self._settings.timeout).message)
+        return scrub(' '.join(str(exc).split()), self.secrets)[:400]
+
+    def _failure(self, result):
+        description = ' '.join(str(result.get('error_description') or '').split())
+        codes = result.get('error_codes') or [int(found) for found in re.findall(r'AADSTS(\d+)', description)[:1]]
+        code = 'AADSTS%s' % codes[0] if codes else (result.get('error') or 'unknown_error')
+        description = re.sub(r'^AADSTS\d+:\s*', '', description)
+        hint = _AADSTS_HINTS.get(codes[0]) if codes else None
+        message = 'Authentication failed for %s: %s %s: %s%s' % (
+            self._who(), code, result.get('error') or '', scrub(description, self.secrets)[:400] or 'no description',
+            ' (%s)' % hint if hint else '')
+        return EntraAuthError(message, code=code)

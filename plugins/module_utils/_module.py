@@ -1,0 +1,85 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the entra.membership collection
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""``EntraModule``: an AnsibleModule with the shared connection options and a ready Graph client.
+
+FOR INTERNAL COLLECTION USE ONLY: this interface may change in any release.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.entra.membership.plugins.module_utils._authenticator import HAS_MSAL, MSAL_IMPORT_ERROR, Authenticator
+from ansible_collections.entra.membership.plugins.module_utils._connection_options import ARGSPEC, connection_settings
+from ansible_collections.entra.membership.plugins.module_utils._errors import EntraAuthError, EntraConfigError, GraphError, scrub
+from ansible_collections.entra.membership.plugins.module_utils._graph_client import (
+    HAS_REQUESTS,
+    REQUESTS_IMPORT_ERROR,
+    GraphClient,
+    build_session,
+)
+
+
+class EntraModule(AnsibleModule):
+    """``EntraModule(argument_spec=..., supports_check_mode=True)``, then ``module.client``.
+
+    The connection options (plugins/doc_fragments/graph.py) are merged into ``argument_spec``;
+    they are validated here, so a bad option fails before any work. ``client`` authenticates on
+    first use; every token is registered in ``no_log_values`` and so masked in all output.
+    """
+
+    def __init__(self, argument_spec=None, **kwargs):
+        spec = dict(ARGSPEC)
+        spec.update(argument_spec or {})
+        self._explicit_options = set()
+        self._client = None
+        super().__init__(argument_spec=spec, **kwargs)
+        if not HAS_REQUESTS:
+            self.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
+        try:
+            self.connection_settings = connection_settings(self.params, explicit=self._explicit_options)
+        except EntraConfigError as exc:
+            self.fail_json(msg=self.scrub(exc))
+        if self.connection_settings.credential != 'access_token' and not HAS_MSAL:
+            self.fail_json(msg=missing_required_lib('msal'), exception=MSAL_IMPORT_ERROR)
+
+    def _load_params(self):
+        super()._load_params()
+        # What the task (or module_defaults) gave, before Ansible fills in environment fallbacks:
+        # an explicit credential beats one that is only in the environment.
+        self._explicit_options = {name for name, value in self.params.items() if value is not None}
+
+    @property
+    def client(self):
+        """The GraphClient of this run, built and authenticated once; any failure is a clear fail_json."""
+        if self._client is None:
+            settings = self.connection_settings
+            session = build_session(settings, warn=self.warn)
+            try:
+                authenticator = Authenticator(settings, session, on_token=self.no_log_values.add)
+                client = GraphClient(settings, authenticator, session, api_version=self.params.get('api_version') or 'v1.0')
+                client.authenticate()
+            except (EntraConfigError, EntraAuthError) as exc:
+                self.fail_json(msg=self.scrub(exc))
+            self._client = client
+        return self._client
+
+    def scrub(self, text):
+        """``text`` without any secret or token this run knows of."""
+        secrets = set(self.connection_settings.secrets) if getattr(self, 'connection_settings', None) else set()
+        if self._client is not None:
+            secrets |= self._client.secrets
+        return scrub(text, secrets | self.no_log_values)
+
+    @contextmanager
+    def graph_errors(self, **result):
+        """``with module.graph_errors(changed=False):`` turns an auth, config or Graph error into fail_json(msg=..., **result)."""
+        try:
+            yield
+        except (EntraAuthError, EntraConfigError, GraphError) as exc:
+            self.fail_json(msg=self.scrub(exc), **result)

@@ -1,0 +1,224 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the entra.membership collection
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Users and targets from ids, UPNs and display names, in as few requests as possible.
+
+FOR INTERNAL COLLECTION USE ONLY: this interface may change in any release.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from ansible_collections.entra.membership.plugins.module_utils._errors import GraphError
+from ansible_collections.entra.membership.plugins.module_utils._graph_client import GraphRequest, key_literal
+
+TARGET_TYPES = ('group', 'administrative_unit', 'team')
+USER_SELECT = 'id,userPrincipalName,displayName'
+
+_GUID = re.compile(r'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$')
+_CONTROL = re.compile(r'[\x00-\x1f\x7f]')
+# Characters no Entra UPN can hold and that mean something in a URL or a path.
+_UPN_FORBIDDEN = re.compile(r'[\s/\\?%"<>|*:,;]')
+_NAME_LIMIT = 256
+
+
+@dataclass
+class Member:
+    ref: str                       # as given
+    id: str | None = None
+    upn: str | None = None
+    display_name: str | None = None
+    found: bool = False            # False with error None: Graph says there is no such object
+    error: GraphError | None = None
+    object_type: str | None = None  # 'user', 'group', ... from @odata.type when known
+
+
+@dataclass
+class Target:
+    ref: str                       # as given
+    id: str | None = None
+    display_name: str | None = None
+    type: str | None = None        # group | administrative_unit | team
+    raw: dict | None = None        # the object as Graph gave it, with the properties asked for
+    error: GraphError | None = None
+
+
+def is_object_id(value):
+    return isinstance(value, str) and bool(_GUID.match(value))
+
+
+def object_id_segment(value):
+    """An object id ready for a path; anything but a GUID is refused, so no path can be smuggled in."""
+    if not is_object_id(value):
+        raise ValueError("'%s' is not an object id (GUID)" % value)
+    return value.lower()
+
+
+def upn_problem(value):
+    """Why ``value`` cannot be a user principal name, or None."""
+    if not isinstance(value, str) or not value:
+        return 'it is empty'
+    if _CONTROL.search(value):
+        return 'it contains control characters'
+    if value.count('@') != 1 or value.startswith('@') or value.endswith('@'):
+        return "a user principal name has exactly one '@' between a name and a domain"
+    if '..' in value:
+        return "it contains '..'"
+    forbidden = _UPN_FORBIDDEN.search(value)
+    if forbidden:
+        return "it contains '%s'" % forbidden.group(0)
+    return None
+
+
+def user_path(ref):
+    """``/users/...`` for a GUID or a UPN: '#' of guests' #EXT# becomes %23; a UPN starting with '$' takes the ('...') form."""
+    if is_object_id(ref):
+        return '/users/%s' % ref.lower()
+    problem = upn_problem(ref)
+    if problem:
+        raise ValueError("'%s' is not a user principal name: %s" % (ref, problem))
+    if ref.startswith('$') or "'" in ref:
+        # '/users/$x' would read as an OData system segment; a quote needs the literal form to double it.
+        return '/users(%s)' % key_literal(ref)
+    return '/users/%s' % quote(ref, safe="@!$&()*+,;=-._~")
+
+
+def filter_literal(value):
+    """An OData string literal for $filter: quotes doubled (URL encoding happens with the query)."""
+    return "'%s'" % str(value).replace("'", "''")
+
+
+def target_collection(target_type, api_version='v1.0'):
+    """Where objects of ``target_type`` are read: a team is read as its group."""
+    if target_type in ('group', 'team'):
+        return '/groups'
+    if target_type == 'administrative_unit':
+        return '/administrativeUnits' if api_version == 'beta' else '/directory/administrativeUnits'
+    raise ValueError('target type must be one of %s, got %s' % (', '.join(TARGET_TYPES), target_type))
+
+
+def _object_type(item):
+    odata_type = (item or {}).get('@odata.type') or ''
+    return odata_type.rsplit('.', 1)[-1] or None
+
+
+def _invalid(code, message):
+    return GraphError(None, code, message)
+
+
+def resolve_members(client, refs):
+    """``{ref: Member}`` for every ref: GUIDs read as directory objects, UPNs as users, batched; duplicates asked once."""
+    members = {}
+    queries = {}      # fold key -> GraphRequest
+    keys = {}         # ref -> fold key
+    for ref in refs:
+        if ref in members or ref in keys:
+            continue
+        if is_object_id(ref):
+            key = ref.lower()
+            # A member may be a group, device or service principal, not only a user.
+            request = GraphRequest('GET', '/directoryObjects/%s' % key)
+        else:
+            problem = upn_problem(ref) if isinstance(ref, str) and '@' in ref else (
+                'it is neither an object id (GUID) nor a user principal name (which contains @)')
+            if problem:
+                members[ref] = Member(ref, error=_invalid('InvalidMemberReference', "member '%s' is not valid: %s" % (ref, problem)))
+                continue
+            key = ref.lower()  # UPNs compare case-insensitively
+            request = GraphRequest('GET', user_path(ref), params={'$select': USER_SELECT})
+        keys[ref] = key
+        queries.setdefault(key, request)
+    order = list(queries)
+    answers = dict(zip(order, client.batch([queries[key] for key in order])))
+    for ref, key in keys.items():
+        response = answers[key]
+        if response.ok and isinstance(response.body, dict) and response.body.get('id'):
+            body = response.body
+            members[ref] = Member(ref, body['id'], body.get('userPrincipalName'), body.get('displayName'), True, None, _object_type(body) or 'user')
+        elif response.status == 404:
+            members[ref] = Member(ref)
+        else:
+            members[ref] = Member(ref, error=response.error or GraphError(response.status, 'InvalidResponse', 'no object in the answer'))
+    return {ref: members[ref] for ref in refs}
+
+
+def _select(target_type, select):
+    wanted = [name.strip() for name in (select.split(',') if isinstance(select, str) else (select or [])) if name and name.strip()]
+    needed = ['id', 'displayName'] + (['resourceProvisioningOptions'] if target_type == 'team' else [])
+    return ','.join(dict.fromkeys(needed + wanted))
+
+
+def _is_team(item):
+    return 'Team' in ((item or {}).get('resourceProvisioningOptions') or [])
+
+
+def _label(target_type):
+    return target_type.replace('_', ' ')
+
+
+def resolve_targets(client, target_type, refs, select=None):
+    """``{ref: Target}``: a GUID read by id, anything else an exact displayName that must match exactly one object."""
+    collection = target_collection(target_type, client.api_version)
+    fields = _select(target_type, select)
+    label = _label(target_type)
+    targets, queries, keys = {}, {}, {}
+    for ref in refs:
+        if ref in targets or ref in keys:
+            continue
+        if not isinstance(ref, str) or not ref.strip():
+            targets[ref] = Target(ref, type=target_type, error=_invalid('InvalidTargetReference', 'a %s must be given by id or display name, got an empty value' % label))
+            continue
+        if _CONTROL.search(ref) or len(ref) > _NAME_LIMIT:
+            targets[ref] = Target(ref, type=target_type, error=_invalid(
+                'InvalidTargetReference', "%s '%s' is not valid: a display name has no control characters and at most %d characters"
+                % (label, ref.encode('unicode_escape').decode('ascii')[:80], _NAME_LIMIT)))
+            continue
+        if is_object_id(ref):
+            key = ('id', ref.lower())
+            request = GraphRequest('GET', '%s/%s' % (collection, ref.lower()), params={'$select': fields})
+        else:
+            key = ('name', ref)
+            request = GraphRequest('GET', collection, params={'$filter': 'displayName eq %s' % filter_literal(ref), '$select': fields})
+        keys[ref] = key
+        queries.setdefault(key, request)
+    order = list(queries)
+    answers = dict(zip(order, client.batch([queries[key] for key in order])))
+    for ref, key in keys.items():
+        targets[ref] = _target(ref, key, answers[key], target_type, label)
+    return {ref: targets[ref] for ref in refs}
+
+
+def _target(ref, key, response, target_type, label):
+    by_id = key[0] == 'id'
+    if not response.ok:
+        error = response.error
+        if by_id and response.status == 404:
+            error = GraphError(404, error.code, "%s '%s' does not exist" % (label, ref), error.request_id)
+        return Target(ref, type=target_type, error=error)
+    body = response.body if isinstance(response.body, dict) else {}
+    candidates = [body] if by_id else list(body.get('value') or [])
+    if not by_id and target_type != 'team':
+        # Graph's eq on displayName ignores case; "exact" here means exact.
+        candidates = [item for item in candidates if item.get('displayName') == ref]
+    if target_type == 'team':
+        groups = candidates if by_id else [item for item in candidates if item.get('displayName') == ref]
+        candidates = [item for item in groups if _is_team(item)]
+        if groups and not candidates:
+            return Target(ref, type=target_type, error=GraphError(
+                None, 'NotATeam', "group '%s' (%s) has no team" % (ref, ', '.join(item.get('id') or '?' for item in groups)), response.request_id))
+    if not candidates:
+        return Target(ref, type=target_type, error=GraphError(
+            None, 'TargetNotFound', "no %s has the display name '%s'" % (label, ref), response.request_id))
+    more = bool(body.get('@odata.nextLink'))
+    if len(candidates) > 1 or more:
+        ids = ', '.join(item.get('id') or '?' for item in candidates) + (', ...' if more else '')
+        return Target(ref, type=target_type, error=GraphError(
+            None, 'AmbiguousTargetName', "%d %ss have the display name '%s' (%s): give the id instead" % (len(candidates), label, ref, ids),
+            response.request_id))
+    item = candidates[0]
+    return Target(ref, item.get('id'), item.get('displayName'), target_type, item, None)
