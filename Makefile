@@ -140,7 +140,7 @@ compat:  ## unit tests against the oldest supported ansible-core (.venv-2.16)
 $(COMPAT_VENV)/.entra-membership-requirements: requirements.txt requirements-dev.txt Makefile
 	$(call banner,"compat venv: $(COMPAT_VENV)")
 	test -x $(COMPAT_VENV)/bin/python || $(PYTHON) -m venv $(COMPAT_VENV)
-	grep -Ev '$(COMPAT_EXCLUDE)' requirements-dev.txt > $(COMPAT_VENV)/requirements.txt
+	grep -Ev '$(COMPAT_EXCLUDE)' requirements-dev.txt | sed -E 's#^-r +#-r $(CURDIR)/#' > $(COMPAT_VENV)/requirements.txt
 	echo '$(COMPAT_CORE)' >> $(COMPAT_VENV)/requirements.txt
 	$(COMPAT_VENV)/bin/python -m pip install --disable-pip-version-check --quiet -r $(COMPAT_VENV)/requirements.txt
 	touch $@
