@@ -14,7 +14,7 @@ import os
 import re
 from dataclasses import dataclass, field
 
-from ansible.module_utils.basic import env_fallback
+from ansible.module_utils.errors import AnsibleFallbackNotFound
 
 from ansible_collections.entra.membership.plugins.module_utils._clouds import (
     CLOUD_ENV_VARS,
@@ -25,6 +25,21 @@ from ansible_collections.entra.membership.plugins.module_utils._clouds import (
     resolve_endpoints,
 )
 from ansible_collections.entra.membership.plugins.module_utils._errors import EntraConfigError
+
+
+
+def env_fallback(*names):
+    """Like Ansible's env_fallback, but an empty variable counts as unset and the next one is tried.
+
+    AWX credential types inject every variable they declare, empty or not: an empty
+    AZURE_CLIENT_SECRET must not hide AZURE_SECRET, nor an empty ENTRA_VALIDATE_CERTS fail the bool check.
+    """
+    for name in names:
+        value = os.environ.get(name)
+        if value is not None and value.strip():
+            return value
+    raise AnsibleFallbackNotFound
+
 
 # Keep in step with plugins/doc_fragments/graph.py (validate-modules compares them).
 ARGSPEC = dict(

@@ -137,3 +137,14 @@ def test_tls_choices(tmp_path):
     ca.write_text("x")
     assert connection_settings(params(client_secret=SECRET, ca_path=str(ca))).verify == str(ca)
     assert connection_settings(params(client_secret=SECRET, ca_path=str(ca), validate_certs=False)).verify is False
+
+
+def test_env_fallback_skips_empty_variables(monkeypatch):
+    from ansible.module_utils.errors import AnsibleFallbackNotFound
+    from ansible_collections.entra.membership.plugins.module_utils._connection_options import env_fallback
+    monkeypatch.setenv("AZURE_CLIENT_SECRET", "  ")
+    monkeypatch.setenv("AZURE_SECRET", "from-awx")
+    assert env_fallback("AZURE_CLIENT_SECRET", "AZURE_SECRET") == "from-awx"
+    monkeypatch.delenv("AZURE_SECRET")
+    with pytest.raises(AnsibleFallbackNotFound):
+        env_fallback("AZURE_CLIENT_SECRET", "AZURE_SECRET")

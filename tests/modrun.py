@@ -1,0 +1,57 @@
+"""Run a module's ``main()`` in this process with the given arguments and return its JSON result.
+
+    from modrun import run_module
+    result = run_module(entra_group_member.main, {"groups": [...], "members": [...], **sim.module_auth()}, check_mode=True)
+    assert result["changed"] is False and not result.get("failed")
+
+The module sees exactly what ansible-playbook would send it (``ANSIBLE_MODULE_ARGS`` plus the
+``_ansible_check_mode``/``_ansible_diff`` flags); its ``exit_json``/``fail_json`` print JSON and
+exit, which is captured here. Environment fallbacks read ``os.environ``: use ``monkeypatch.setenv``.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from unittest import mock
+
+from ansible.module_utils import basic
+
+try:  # ansible-core >= 2.19
+    from ansible.module_utils.testing import patch_module_args
+except ImportError:  # older cores read the JSON from basic._ANSIBLE_ARGS
+    @contextlib.contextmanager
+    def patch_module_args(args=None):
+        payload = json.dumps({"ANSIBLE_MODULE_ARGS": args or {}}).encode("utf-8")
+        with mock.patch.object(basic, "_ANSIBLE_ARGS", payload):
+            yield
+
+
+class ModuleDidNotExit(AssertionError):
+    pass
+
+
+def run_module(main, args, check_mode=False, diff=False):
+    """``main`` (a function, or a module object with ``main``) run with ``args``; returns the result dict.
+
+    The dict also carries ``rc``: the exit code (0 after exit_json, 1 after fail_json).
+    """
+    entry = getattr(main, "main", main)
+    module_args = dict(args)
+    module_args["_ansible_check_mode"] = check_mode
+    module_args["_ansible_diff"] = diff
+    stdout = io.StringIO()
+    with patch_module_args(module_args), contextlib.redirect_stdout(stdout):
+        try:
+            entry()
+        except SystemExit as exc:
+            code = exc.code
+        else:
+            raise ModuleDidNotExit("%s returned without exit_json/fail_json; stdout: %r" % (entry, stdout.getvalue()))
+    output = stdout.getvalue()
+    try:
+        result = json.loads(output.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        raise AssertionError("module printed no JSON result (exit code %r): %r" % (code, output)) from None
+    result["rc"] = code if isinstance(code, int) else (0 if code is None else 1)
+    return result
