@@ -1,0 +1,682 @@
+"""The Microsoft Graph slice: users, groups, administrative units, memberOf, teams.
+
+Messages reproduced from Microsoft's documentation or from Graph answers quoted in Microsoft's
+docs repositories are marked with their source. Where the docs are silent the choice is written
+down in docs/simulator.md.
+"""
+from __future__ import annotations
+
+import base64
+import datetime
+import re
+import urllib.parse
+
+from . import odata
+from .identity import GRAPH_RESOURCES
+from .instrumentation import DestructiveEvent
+from .protocol import Reply
+
+VERSIONS = ("v1.0", "beta")
+
+READ_USER = {"User.Read.All", "User.ReadWrite.All", "User.ReadBasic.All", "Directory.Read.All", "Directory.ReadWrite.All"}
+READ_GROUP = {"GroupMember.Read.All", "Group.Read.All", "GroupMember.ReadWrite.All", "Group.ReadWrite.All",
+              "Directory.Read.All", "Directory.ReadWrite.All"}
+WRITE_GROUP = {"GroupMember.ReadWrite.All", "Group.ReadWrite.All", "Directory.ReadWrite.All"}
+READ_AU = {"AdministrativeUnit.Read.All", "AdministrativeUnit.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}
+WRITE_AU = {"AdministrativeUnit.ReadWrite.All", "Directory.ReadWrite.All"}
+ROLE_ASSIGNABLE_WRITE = {"RoleManagement.ReadWrite.Directory"}
+READ_MEMBER_OF = READ_USER | READ_GROUP
+READ_TEAM = {"Team.ReadBasic.All", "TeamSettings.Read.All", "TeamSettings.ReadWrite.All", "Group.Read.All",
+             "Group.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}
+READ_TEAM_MEMBERS = {"TeamMember.Read.All", "TeamMember.ReadWrite.All", "Group.Read.All", "Group.ReadWrite.All",
+                     "Directory.Read.All", "Directory.ReadWrite.All"}
+WRITE_TEAM_MEMBERS = {"TeamMember.ReadWrite.All"}
+READ_JOINED_TEAMS = {"Team.ReadBasic.All", "TeamSettings.Read.All", "TeamSettings.ReadWrite.All", "User.Read.All",
+                     "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}
+# What it takes to delete an object of each type (a removal without /$ref deletes the member).
+DELETE_OBJECT = {
+    "user": {"User.ReadWrite.All", "User.DeleteRestore.All", "Directory.ReadWrite.All"},
+    "group": {"Group.ReadWrite.All", "Directory.ReadWrite.All"},
+    "administrativeUnit": {"AdministrativeUnit.ReadWrite.All", "Directory.ReadWrite.All"},
+    "directoryRole": set(),
+}
+
+USER_DEFAULT_SELECT = ("businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone", "officeLocation",
+                       "preferredLanguage", "surname", "userPrincipalName", "id")
+USER_PROPERTIES = USER_DEFAULT_SELECT + ("userType", "accountEnabled", "department")
+GROUP_PROPERTIES = ("id", "displayName", "description", "groupTypes", "membershipRule", "membershipRuleProcessingState",
+                    "mailEnabled", "securityEnabled", "mail", "mailNickname", "onPremisesSyncEnabled", "isAssignableToRole",
+                    "resourceProvisioningOptions", "visibility")
+GROUP_BETA_PROPERTIES = GROUP_PROPERTIES + ("isManagementRestricted",)
+AU_PROPERTIES = ("id", "displayName", "description", "membershipType", "membershipRule", "membershipRuleProcessingState",
+                 "visibility", "isMemberManagementRestricted")
+ROLE_PROPERTIES = ("id", "displayName", "description", "roleTemplateId")
+TYPE_PROPERTIES = {"user": USER_PROPERTIES, "group": GROUP_BETA_PROPERTIES, "administrativeUnit": AU_PROPERTIES,
+                   "directoryRole": ROLE_PROPERTIES}
+JOINED_TEAM_PROPERTIES = ("id", "displayName", "description")
+CASTS = {"microsoft.graph.user": "user", "microsoft.graph.group": "group",
+         "microsoft.graph.administrativeUnit": "administrativeUnit", "microsoft.graph.directoryRole": "directoryRole"}
+MEMBER_COLLECTIONS = {"directoryObjects", "users", "groups", "devices", "servicePrincipals", "contacts", "orgContacts"}
+
+INSUFFICIENT_PRIVILEGES = "Insufficient privileges to complete the operation."
+# Messages Graph sends for membership writes; quoted in GRAPH-NOTES.md from production clients
+# (Canvas LMS lib/microsoft_sync, manicminer/hamilton msgraph/groups.go) and microsoft-graph-docs issues.
+ALREADY_MEMBER = "One or more added object references already exist for the following modified properties: 'members'."
+REPLICATION_LAG = "One or more removed object references do not exist for the following modified properties: 'members'."
+ON_PREMISES = ("Unable to update the specified properties for on-premises mastered Directory Sync objects or objects "
+               "currently undergoing migration.")
+MAIL_ENABLED = "Cannot Update a mail-enabled security groups and or distribution list."
+# microsoftgraph/microsoft-graph-docs issue #12054 (DELETE /groups/{id}/owners/{id}/$ref answer).
+LAST_OWNER = "The group must have at least one owner, hence this owner cannot be removed."
+GUEST_OWNER = "Guest users cannot be owners of a team."
+TEAMS_NOT_FOUND = {"code": "NotFound", "message": "Could not find resource"}  # seed 004, example 3
+TEAMS_BATCH_LIMIT = 20
+
+
+def _not_found(oid: str) -> "GraphError":
+    return GraphError(404, "Request_ResourceNotFound",
+                      f"Resource '{oid}' does not exist or one of its queried reference-property objects are not present.")
+
+
+class GraphError(Exception):
+    def __init__(self, status: int, code: str, message: str, headers: dict | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.headers = status, code, message, headers or {}
+
+
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_KEY_SEGMENT = re.compile(r"^(?P<name>[A-Za-z]+)\('(?P<key>(?:[^']|'')*)'\)$")
+_BIND_PATH = re.compile(r"^/(?P<version>v1\.0|beta)/(?P<collection>[A-Za-z]+)(?:/(?P<id>[^/()]+)|\('(?P<key>(?:[^']|'')*)'\))/?$")
+
+
+def split_segments(path: str) -> list:
+    """Path segments after the version, with ``users('x')`` read as ``users``, ``x``."""
+    segments = []
+    for segment in path.strip("/").split("/"):
+        match = _KEY_SEGMENT.match(segment)
+        if match:
+            segments += [match["name"], match["key"].replace("''", "'")]
+        elif segment:
+            segments.append(segment)
+    return segments
+
+
+def quote_query(text: str) -> str:
+    """Percent-encode a query name or value the way Graph writes its nextLinks (``$`` and OData punctuation kept)."""
+    return urllib.parse.quote(text, safe="$'(),:@")
+
+
+def is_guid(value: str) -> bool:
+    return bool(_GUID.match(value))
+
+
+class Context:
+    """One Graph request after authentication."""
+
+    def __init__(self, call, version: str, claims: dict):
+        self.call, self.version, self.claims = call, version, claims
+        self.roles = set(claims.get("roles") or [])
+        self.query = call.query
+
+    def require(self, allowed: set) -> None:
+        if not self.roles & allowed:
+            raise GraphError(403, "Authorization_RequestDenied", INSUFFICIENT_PRIVILEGES)
+
+    def advanced_query(self) -> bool:
+        return (self.call.headers.get("ConsistencyLevel", "").lower() == "eventual"
+                and self.query.get("$count", "").lower() == "true")
+
+
+class Graph:
+    def __init__(self, sim):
+        self.sim = sim
+        self.routes = self._routes()
+
+    # ------------------------------------------------------------------ envelope
+    def error_reply(self, exc: GraphError, call) -> Reply:
+        date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+        body = {"error": {"code": exc.code, "message": exc.message, "innerError": {
+            "date": date, "request-id": call.request_id, "client-request-id": call.client_request_id or call.request_id}}}
+        return Reply(exc.status, body, dict(exc.headers))
+
+    def handle(self, call) -> Reply:
+        parts = call.path.split("/", 2)
+        version = parts[1]
+        try:
+            claims = self._authenticate(call)
+            ctx = Context(call, version, claims)
+            reply = self._route(ctx, split_segments(parts[2] if len(parts) > 2 else ""))
+        except GraphError as exc:
+            reply = self.error_reply(exc, call)
+        if call.method == "GET":
+            self.sim.state.count_read()
+        return reply
+
+    def _authenticate(self, call) -> dict:
+        header = call.headers.get("Authorization", "")
+        token = header[7:].strip() if header[:7].lower() == "bearer " else ""
+        claims, problem = self.sim.identity.validate(token)
+        if problem:
+            raise GraphError(401, "InvalidAuthenticationToken", problem,
+                             {"WWW-Authenticate": 'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/'
+                                                  'oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"'})
+        return claims
+
+    # ------------------------------------------------------------------ routing
+    def _routes(self) -> list:
+        au = ("directory", "administrativeUnits")
+        beta_au = ("administrativeUnits",)
+        routes = [
+            ("GET", ("users",), self.list_users, None),
+            ("GET", ("users", "{id}"), self.get_user, None),
+            ("DELETE", ("users", "{id}"), self.delete_user, None),
+            ("GET", ("users", "{id}", "memberOf"), self.member_of, None),
+            ("GET", ("users", "{id}", "memberOf", "{cast}"), self.member_of, None),
+            ("GET", ("users", "{id}", "transitiveMemberOf"), self.transitive_member_of, None),
+            ("GET", ("users", "{id}", "transitiveMemberOf", "{cast}"), self.transitive_member_of, None),
+            ("GET", ("users", "{id}", "joinedTeams"), self.joined_teams, None),
+            ("GET", ("directoryObjects", "{id}"), self.get_directory_object, None),
+            ("GET", ("groups",), self.list_containers, "group"),
+            ("GET", ("groups", "{id}"), self.get_container, "group"),
+            ("GET", ("groups", "{id}", "members"), self.list_members, "group"),
+            ("GET", ("groups", "{id}", "members", "{cast}"), self.list_members, "group"),
+            ("GET", ("groups", "{id}", "owners"), self.list_owners, "group"),
+            ("POST", ("groups", "{id}", "members", "$ref"), self.add_member, "group"),
+            ("DELETE", ("groups", "{id}", "members", "{member}", "$ref"), self.remove_member, "group"),
+            ("DELETE", ("groups", "{id}", "members", "{member}"), self.delete_member_object, "group"),
+            ("GET", ("teams", "{id}"), self.get_team, None),
+            ("GET", ("teams", "{id}", "members"), self.list_team_members, None),
+            ("POST", ("teams", "{id}", "members", "add"), self.team_add, None),
+            ("POST", ("teams", "{id}", "members", "remove"), self.team_remove, None),
+        ]
+        for prefix, versions in ((au, VERSIONS), (beta_au, ("beta",))):
+            routes += [
+                ("GET", prefix, self.list_containers, "administrativeUnit", versions),
+                ("GET", prefix + ("{id}",), self.get_container, "administrativeUnit", versions),
+                ("GET", prefix + ("{id}", "members"), self.list_members, "administrativeUnit", versions),
+                ("GET", prefix + ("{id}", "members", "{cast}"), self.list_members, "administrativeUnit", versions),
+                ("POST", prefix + ("{id}", "members", "$ref"), self.add_member, "administrativeUnit", versions),
+                ("DELETE", prefix + ("{id}", "members", "{member}", "$ref"), self.remove_member, "administrativeUnit", versions),
+                ("DELETE", prefix + ("{id}", "members", "{member}"), self.delete_member_object, "administrativeUnit", versions),
+            ]
+        return [route if len(route) == 5 else route + (VERSIONS,) for route in routes]
+
+    def _route(self, ctx: Context, segments: list) -> Reply:
+        method_mismatch = False
+        for method, pattern, handler, kind, versions in self.routes:
+            if ctx.version not in versions or len(pattern) != len(segments):
+                continue
+            params = {}
+            for want, got in zip(pattern, segments):
+                if want.startswith("{"):
+                    if got.startswith("$") and want != "{cast}":
+                        break
+                    params[want[1:-1]] = got
+                elif want.lower() != got.lower():
+                    break
+            else:
+                if method != ctx.call.method:
+                    method_mismatch = True
+                    continue
+                if kind:
+                    params["kind"] = kind
+                return handler(ctx, **params)
+        if method_mismatch:
+            raise GraphError(405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target.")
+        unknown = self._unknown_segment(ctx.version, segments)
+        raise GraphError(400, "BadRequest", f"Resource not found for the segment '{unknown}'.")
+
+    def _unknown_segment(self, version: str, segments: list) -> str:
+        for depth in range(len(segments), 0, -1):
+            for _, pattern, _, _, versions in self.routes:
+                if version in versions and len(pattern) >= depth and all(
+                        want.startswith("{") or want.lower() == got.lower() for want, got in zip(pattern, segments[:depth])):
+                    return segments[depth] if depth < len(segments) else segments[-1]
+        return segments[0] if segments else ""
+
+    # ------------------------------------------------------------------ representations
+    def _context_url(self, ctx: Context, fragment: str) -> str:
+        return f"{self.sim.base_url}/{ctx.version}/$metadata#{fragment}"
+
+    def _render(self, ctx: Context, kind: str, record: dict, select=None, typed=False) -> dict:
+        if kind == "user":
+            names = select or USER_DEFAULT_SELECT
+        elif kind == "group":
+            names = select or (GROUP_BETA_PROPERTIES if ctx.version == "beta" else GROUP_PROPERTIES)
+        else:
+            names = select or TYPE_PROPERTIES[kind]
+        body = {"@odata.type": f"#microsoft.graph.{kind}"} if typed else {}
+        for name in names:
+            body[name] = record.get(name)
+        return body
+
+    def _select(self, ctx: Context, kinds) -> list | None:
+        properties = set()
+        for kind in kinds:
+            properties.update(TYPE_PROPERTIES[kind])
+        try:
+            return odata.parse_select(ctx.query.get("$select"), properties, kinds[0] if len(kinds) == 1 else "directoryObject")
+        except odata.FilterError as exc:
+            raise GraphError(400, exc.code, str(exc)) from None
+
+    def _page(self, ctx: Context, items: list, context: str) -> Reply:
+        top = ctx.query.get("$top")
+        size = self.sim.page_size
+        if top is not None:
+            if not top.isdigit() or not 1 <= int(top) <= 999:
+                raise GraphError(400, "Request_BadRequest", f"Invalid page size specified: '{top}'. Must be between 1 and 999 inclusive.")
+            size = min(int(top), size)
+        count = ctx.query.get("$count", "").lower()
+        if count == "true" and not ctx.advanced_query():
+            raise GraphError(400, "Request_BadRequest", "$count is not currently supported.")
+        try:
+            offset = odata.decode_skiptoken(ctx.query["$skiptoken"]) if "$skiptoken" in ctx.query else 0
+        except odata.FilterError as exc:
+            raise GraphError(400, exc.code, str(exc)) from None
+        body = {"@odata.context": self._context_url(ctx, context)}
+        if count == "true":
+            body["@odata.count"] = len(items)
+        body["value"] = items[offset:offset + size]
+        if offset + size < len(items):
+            query = {k: v for k, v in ctx.query.items() if k != "$skiptoken"}
+            query["$skiptoken"] = odata.encode_skiptoken(offset + size)
+            path = urllib.parse.quote(ctx.call.path, safe="/$'()@,:;=!*+")
+            encoded = "&".join(f"{quote_query(k)}={quote_query(v)}" for k, v in query.items())
+            body["@odata.nextLink"] = f"{self.sim.base_url}{path}?{encoded}"
+        return Reply(200, body)
+
+    def _filter(self, ctx: Context, records: list, properties, resource: str, advanced_only=False) -> list:
+        text = ctx.query.get("$filter")
+        if text is None:
+            return records
+        if advanced_only and not ctx.advanced_query():
+            raise GraphError(400, "Request_UnsupportedQuery",
+                             "The specified filter to the reference property query is currently not supported.")
+        try:
+            predicate = odata.compile_filter(text, properties, resource)
+        except odata.FilterError as exc:
+            raise GraphError(400, exc.code, str(exc)) from None
+        return [record for record in records if predicate(record)]
+
+    def _entity(self, ctx: Context, kind: str, record: dict, context: str) -> Reply:
+        select = self._select(ctx, [kind])
+        body = {"@odata.context": self._context_url(ctx, context)}
+        body.update(self._render(ctx, kind, record, select))
+        return Reply(200, body)
+
+    # ------------------------------------------------------------------ users
+    def _user(self, ref: str) -> dict:
+        user = self.sim.state.find_user(ref)
+        if user is None:
+            raise _not_found(ref)
+        return user
+
+    def list_users(self, ctx: Context) -> Reply:
+        ctx.require(READ_USER)
+        with self.sim.state.lock:
+            users = sorted(self.sim.state.users.values(), key=lambda u: u["userPrincipalName"].lower())
+        users = self._filter(ctx, users, USER_PROPERTIES, "User")
+        select = self._select(ctx, ["user"])
+        return self._page(ctx, [self._render(ctx, "user", u, select) for u in users], "users")
+
+    def get_user(self, ctx: Context, id: str) -> Reply:  # noqa: A002 - the Graph path parameter's name
+        ctx.require(READ_USER)
+        return self._entity(ctx, "user", self._user(id), "users/$entity")
+
+    def delete_user(self, ctx: Context, id: str) -> Reply:  # noqa: A002
+        ctx.require(DELETE_OBJECT["user"])
+        user = self._user(id)
+        self._destroy(ctx, "user", user["id"])
+        return Reply(204)
+
+    def _destroy(self, ctx: Context, kind: str, oid: str) -> None:
+        self.sim.state.delete_object(oid)
+        self.sim.destructive_events.append(DestructiveEvent(kind, oid, ctx.call.method, ctx.call.path, ctx.call.request_id))
+
+    def get_directory_object(self, ctx: Context, id: str) -> Reply:  # noqa: A002
+        ctx.require(READ_MEMBER_OF | READ_AU)
+        kind, record = self.sim.state.object(id)
+        if kind is None:
+            raise _not_found(id)
+        body = {"@odata.context": self._context_url(ctx, "directoryObjects/$entity")}
+        body.update(self._render(ctx, kind, record, self._select(ctx, [kind]), typed=True))
+        return Reply(200, body)
+
+    def _containers_of(self, ctx: Context, member_id: str, transitive: bool) -> list:
+        state = self.sim.state
+        seen, order, frontier = set(), [], [member_id]
+        while frontier:
+            current = frontier.pop(0)
+            for cid in state.visible_containers_of(current):
+                if cid not in seen:
+                    seen.add(cid)
+                    order.append(cid)
+                    if transitive and cid in state.groups:
+                        frontier.append(cid)
+            if not transitive:
+                break
+        return sorted(order, key=state._sort_key)
+
+    def _memberships(self, ctx: Context, id: str, cast: str | None, transitive: bool, context: str) -> Reply:  # noqa: A002
+        ctx.require(READ_MEMBER_OF)
+        user = self._user(id)
+        kinds = ["group", "administrativeUnit", "directoryRole"]
+        if cast is not None:
+            if cast not in CASTS or CASTS[cast] not in kinds:
+                raise GraphError(400, "BadRequest", f"Resource not found for the segment '{cast}'.")
+            kinds = [CASTS[cast]]
+        select = self._select(ctx, kinds)
+        records = []
+        for cid in self._containers_of(ctx, user["id"], transitive):
+            kind, record = self.sim.state.object(cid)
+            if kind in kinds:
+                records.append((kind, record))
+        if "$filter" in ctx.query:
+            properties = set().union(*(TYPE_PROPERTIES[k] for k in kinds))
+            kept = {id_(r) for r in self._filter(ctx, [r for _, r in records], properties, "DirectoryObject", advanced_only=True)}
+            records = [(k, r) for k, r in records if r["id"] in kept]
+        items = [self._render(ctx, kind, record, select, typed=True) for kind, record in records]
+        return self._page(ctx, items, context)
+
+    def member_of(self, ctx: Context, id: str, cast: str | None = None) -> Reply:  # noqa: A002
+        suffix = f"/{cast}" if cast else ""
+        return self._memberships(ctx, id, cast, False, f"directoryObjects{suffix}")
+
+    def transitive_member_of(self, ctx: Context, id: str, cast: str | None = None) -> Reply:  # noqa: A002
+        suffix = f"/{cast}" if cast else ""
+        return self._memberships(ctx, id, cast, True, f"directoryObjects{suffix}")
+
+    def joined_teams(self, ctx: Context, id: str) -> Reply:  # noqa: A002
+        ctx.require(READ_JOINED_TEAMS)
+        user = self._user(id)
+        state = self.sim.state
+        teams = [state.groups[cid] for cid in self._containers_of(ctx, user["id"], False) if state.is_team(cid)]
+        select = self._select_from(ctx, JOINED_TEAM_PROPERTIES, "team")
+        items = [{name: team.get(name) for name in (select or JOINED_TEAM_PROPERTIES)} for team in teams]
+        for item, team in zip(items, teams):
+            item.update({"isArchived": False, "tenantId": state.tenant_id} if not select else {})
+            del team  # only the listed properties are exposed with application permissions
+        return self._page(ctx, items, "teams")
+
+    def _select_from(self, ctx: Context, properties, type_name: str):
+        try:
+            return odata.parse_select(ctx.query.get("$select"), properties, type_name)
+        except odata.FilterError as exc:
+            raise GraphError(400, exc.code, str(exc)) from None
+
+    # ------------------------------------------------------------------ groups and administrative units
+    def _store(self, kind: str) -> dict:
+        return self.sim.state.groups if kind == "group" else self.sim.state.aus
+
+    def _read_permission(self, kind: str) -> set:
+        return READ_GROUP if kind == "group" else READ_AU
+
+    def _container(self, kind: str, oid: str) -> dict:
+        if not is_guid(oid):
+            raise GraphError(400, "Request_BadRequest", f"Invalid object identifier '{oid}'.")
+        record = self._store(kind).get(oid)
+        if record is None:
+            raise _not_found(oid)
+        return record
+
+    @staticmethod
+    def _collection(kind: str) -> str:
+        return "groups" if kind == "group" else "directory/administrativeUnits"
+
+    def list_containers(self, ctx: Context, kind: str) -> Reply:
+        ctx.require(self._read_permission(kind))
+        with self.sim.state.lock:
+            records = sorted(self._store(kind).values(), key=lambda r: (r["displayName"].lower(), r["id"]))
+        records = self._filter(ctx, records, TYPE_PROPERTIES[kind], "Group" if kind == "group" else "AdministrativeUnit")
+        select = self._select(ctx, [kind])
+        return self._page(ctx, [self._render(ctx, kind, r, select) for r in records], self._collection(kind))
+
+    def get_container(self, ctx: Context, id: str, kind: str) -> Reply:  # noqa: A002
+        ctx.require(self._read_permission(kind))
+        return self._entity(ctx, kind, self._container(kind, id), f"{self._collection(kind)}/$entity")
+
+    def list_members(self, ctx: Context, id: str, kind: str, cast: str | None = None) -> Reply:  # noqa: A002
+        ctx.require(self._read_permission(kind))
+        self._container(kind, id)
+        kinds = ["user", "group"]
+        if cast is not None:
+            if CASTS.get(cast) not in kinds:
+                raise GraphError(400, "BadRequest", f"Resource not found for the segment '{cast}'.")
+            kinds = [CASTS[cast]]
+        select = self._select(ctx, kinds)
+        records = [self.sim.state.object(mid) for mid in self.sim.state.visible_members(id)]
+        records = [(k, r) for k, r in records if k in kinds]
+        if "$filter" in ctx.query:
+            properties = set().union(*(TYPE_PROPERTIES[k] for k in kinds))
+            kept = {id_(r) for r in self._filter(ctx, [r for _, r in records], properties, "DirectoryObject", advanced_only=True)}
+            records = [(k, r) for k, r in records if r["id"] in kept]
+        items = [self._render(ctx, k, r, select, typed=True) for k, r in records]
+        return self._page(ctx, items, "directoryObjects" + (f"/{cast}" if cast else ""))
+
+    def list_owners(self, ctx: Context, id: str, kind: str) -> Reply:  # noqa: A002
+        ctx.require(self._read_permission(kind))
+        self._container(kind, id)
+        select = self._select(ctx, ["user"])
+        owners = sorted(self.sim.state.owners_of(id), key=self.sim.state._sort_key)
+        items = [self._render(ctx, "user", self.sim.state.users[uid], select, typed=True)
+                 for uid in owners if uid in self.sim.state.users]
+        return self._page(ctx, items, "directoryObjects")
+
+    def _check_writable(self, ctx: Context, kind: str, record: dict) -> None:
+        """Refuse a membership change the way Graph does for targets it will not change (GRAPH-NOTES table)."""
+        if kind == "group":
+            if record.get("isAssignableToRole") and not ctx.roles & ROLE_ASSIGNABLE_WRITE:
+                raise GraphError(403, "Authorization_RequestDenied", INSUFFICIENT_PRIVILEGES)
+            if record.get("isManagementRestricted"):
+                raise GraphError(403, "Authorization_RequestDenied", INSUFFICIENT_PRIVILEGES)
+            # group-delete-members.md: "You can't remove a member from groups with dynamic memberships."
+            if "DynamicMembership" in (record.get("groupTypes") or []):
+                raise GraphError(403, "Authorization_RequestDenied", INSUFFICIENT_PRIVILEGES)
+            if record.get("onPremisesSyncEnabled"):
+                raise GraphError(400, "Request_BadRequest", ON_PREMISES)
+            if record.get("mailEnabled") and "Unified" not in (record.get("groupTypes") or []):
+                raise GraphError(400, "Request_BadRequest", MAIL_ENABLED)
+        else:
+            if record.get("isMemberManagementRestricted"):
+                raise GraphError(403, "Authorization_RequestDenied", INSUFFICIENT_PRIVILEGES)
+            if record.get("membershipType") == "Dynamic":
+                raise GraphError(403, "Authorization_RequestDenied", INSUFFICIENT_PRIVILEGES)
+
+    def _write_permission(self, kind: str) -> set:
+        return WRITE_GROUP if kind == "group" else WRITE_AU
+
+    def add_member(self, ctx: Context, id: str, kind: str) -> Reply:  # noqa: A002
+        ctx.require(self._write_permission(kind))
+        record = self._container(kind, id)
+        body = self._json_body(ctx)
+        if not isinstance(body, dict) or not isinstance(body.get("@odata.id"), str):
+            raise GraphError(400, "Request_BadRequest", "Invalid request: the body must carry the member's '@odata.id'.")
+        collection, member_ref = self.parse_bind(ctx, body["@odata.id"])
+        if collection not in MEMBER_COLLECTIONS:
+            raise GraphError(400, "Request_BadRequest", f"Invalid URL format specified in @odata.id: '{body['@odata.id']}'.")
+        self._check_writable(ctx, kind, record)
+        member_kind, member = self.sim.state.object(member_ref)
+        if member is None:
+            raise _not_found(member_ref)
+        if self.sim.state.is_member(id, member_ref):
+            raise GraphError(400, "Request_BadRequest", ALREADY_MEMBER)
+        self.sim.state.add_member(id, member_ref)
+        return Reply(204)
+
+    def remove_member(self, ctx: Context, id: str, member: str, kind: str) -> Reply:  # noqa: A002
+        ctx.require(self._write_permission(kind))
+        record = self._container(kind, id)
+        self._check_writable(ctx, kind, record)
+        if not self.sim.state.is_member(id, member):
+            if self.sim.replication_lag and self.sim.state.was_recently_removed(id, member):
+                raise GraphError(400, "Request_BadRequest", REPLICATION_LAG)
+            # group-delete-members / GRAPH-NOTES: the 404 names the TARGET, not the member.
+            raise _not_found(id)
+        self.sim.state.remove_member(id, member)
+        return Reply(204)
+
+    def delete_member_object(self, ctx: Context, id: str, member: str, kind: str) -> Reply:  # noqa: A002
+        """Seeds' Caution: without /$ref, an app allowed to manage the member's type deletes the member itself."""
+        ctx.require(self._write_permission(kind))
+        self._container(kind, id)
+        member_kind, _ = self.sim.state.object(member)
+        if member_kind is None or not self.sim.state.is_member(id, member):
+            raise _not_found(id)
+        if not ctx.roles & DELETE_OBJECT[member_kind]:
+            raise GraphError(403, "Authorization_RequestDenied", INSUFFICIENT_PRIVILEGES)
+        self._destroy(ctx, member_kind, member)
+        return Reply(204)
+
+    # ------------------------------------------------------------------ binds
+    def allowed_hosts(self) -> set:
+        return {h.lower() for h in GRAPH_RESOURCES} | {self.sim.base_url.lower()} | {h.rstrip("/").lower() for h in self.sim.graph_hosts}
+
+    def parse_bind(self, ctx: Context, url: str) -> tuple:
+        """(collection, id or UPN) from an ``@odata.id`` / ``user@odata.bind`` URL; records the host used."""
+        parsed = urllib.parse.urlsplit(url)
+        host = f"{parsed.scheme}://{parsed.netloc}".lower()
+        ctx.call.bind_hosts.append(host)
+        match = _BIND_PATH.match(urllib.parse.unquote(parsed.path))
+        if host not in self.allowed_hosts() or not match:
+            raise GraphError(400, "BadRequest", f"Invalid URL format specified in @odata.bind: '{url}'.")
+        key = match["id"] if match["id"] is not None else match["key"].replace("''", "'")
+        return match["collection"], key
+
+    @staticmethod
+    def _json_body(ctx: Context):
+        try:
+            return ctx.call.json()
+        except ValueError:
+            raise GraphError(400, "BadRequest", "Unable to read JSON request payload. Please ensure Content-Type header is "
+                                                "set and payload is of valid JSON format.") from None
+
+    # ------------------------------------------------------------------ teams
+    def _team(self, id: str) -> dict:  # noqa: A002
+        group = self.sim.state.groups.get(id)
+        if group is None or not self.sim.state.is_team(id):
+            raise GraphError(404, "NotFound", f"No team found with Group Id {id}")
+        return group
+
+    def get_team(self, ctx: Context, id: str) -> Reply:  # noqa: A002
+        ctx.require(READ_TEAM)
+        group = self._team(id)
+        return Reply(200, {
+            "@odata.context": self._context_url(ctx, "teams/$entity"),
+            "id": group["id"], "createdDateTime": "2024-01-15T09:00:00Z", "displayName": group["displayName"],
+            "description": group.get("description"), "internalId": f"19:{group['id'].replace('-', '')}@thread.tacv2",
+            "classification": None, "specialization": "none", "visibility": (group.get("visibility") or "private").lower(),
+            "webUrl": f"https://teams.microsoft.com/l/team/19%3A{group['id'].replace('-', '')}%40thread.tacv2/",
+            "isArchived": False, "tenantId": self.sim.state.tenant_id, "isMembershipLimitedToOwners": False,
+        })
+
+    def membership_id(self, team_id: str, user_id: str) -> str:
+        """Teams' conversationMember ids are opaque; this one is stable for (team, user)."""
+        raw = f"0#19:{team_id.replace('-', '')}@thread.tacv2##{user_id}"
+        return base64.b64encode(raw.encode()).decode()
+
+    def list_team_members(self, ctx: Context, id: str) -> Reply:  # noqa: A002
+        ctx.require(READ_TEAM_MEMBERS)
+        self._team(id)
+        state = self.sim.state
+        owners = state.owners_of(id)
+        items = []
+        for uid in state.visible_members(id):
+            user = state.users.get(uid)
+            if user is None:
+                continue
+            items.append({
+                "@odata.type": "#microsoft.graph.aadUserConversationMember",
+                "id": self.membership_id(id, uid),
+                "roles": ["guest"] if user["userType"] == "Guest" and uid not in owners else (["owner"] if uid in owners else []),
+                "displayName": user["displayName"],
+                "visibleHistoryStartDateTime": "0001-01-01T00:00:00Z",
+                "userId": uid,
+                "email": user.get("mail"),
+                "tenantId": state.tenant_id,
+            })
+        return self._page(ctx, items, f"teams('{id}')/members")
+
+    def _team_values(self, ctx: Context) -> list:
+        body = self._json_body(ctx)
+        values = body.get("values") if isinstance(body, dict) else None
+        if not isinstance(values, list) or not values:
+            raise GraphError(400, "BadRequest", "The request body must contain a non-empty 'values' collection.")
+        if len(values) > TEAMS_BATCH_LIMIT:
+            raise GraphError(400, "BadRequest", f"The number of values in the request ({len(values)}) exceeds the maximum "
+                                                f"of {TEAMS_BATCH_LIMIT}.")
+        parsed = []
+        for value in values:
+            if not isinstance(value, dict) or value.get("@odata.type", "").lstrip("#") != "microsoft.graph.aadUserConversationMember":
+                raise GraphError(400, "BadRequest", "Each value must be a microsoft.graph.aadUserConversationMember.")
+            bind = value.get("user@odata.bind")
+            if not isinstance(bind, str):
+                raise GraphError(400, "BadRequest", "Each value must carry 'user@odata.bind'.")
+            collection, ref = self.parse_bind(ctx, bind)
+            if collection != "users":
+                raise GraphError(400, "BadRequest", f"Invalid URL format specified in @odata.bind: '{bind}'.")
+            roles = value.get("roles", [])
+            if not isinstance(roles, list) or any(r not in ("owner", "member", "guest") for r in roles):
+                raise GraphError(400, "BadRequest", f"Invalid roles {roles!r} for user '{ref}'.")
+            parsed.append((ref, roles))
+        return parsed
+
+    @staticmethod
+    def _team_results(ctx_url: str, results: list, all_ok_status: int) -> Reply:
+        body = {
+            "@odata.context": ctx_url,
+            "value": [{"@odata.type": "#microsoft.graph.aadUserConversationMemberResult", "userId": user_id, "error": error}
+                      for user_id, error in results],
+        }
+        if all(error is None for _, error in results):
+            return Reply(all_ok_status, body if all_ok_status != 204 else None)
+        return Reply(207, body)
+
+    def team_remove(self, ctx: Context, id: str) -> Reply:  # noqa: A002
+        """Seed 004: 204 when every member was removed, else 207 with one result per user."""
+        ctx.require(WRITE_TEAM_MEMBERS)
+        self._team(id)
+        values = self._team_values(ctx)
+        state = self.sim.state
+        results = []
+        with state.lock:
+            for ref, _ in values:
+                user = state.find_user(ref)
+                if user is None or not state.is_member(id, user["id"]):
+                    results.append((user["id"] if user else ref, dict(TEAMS_NOT_FOUND)))
+                    continue
+                owners = state.owners_of(id)
+                if user["id"] in owners and len(owners) == 1:
+                    results.append((user["id"], {"code": "BadRequest", "message": LAST_OWNER}))
+                    continue
+                state.remove_member(id, user["id"])
+                results.append((user["id"], None))
+        return self._team_results(self._context_url(ctx, "Collection(microsoft.graph.aadUserConversationMemberResult)"),
+                                  results, 204)
+
+    def team_add(self, ctx: Context, id: str) -> Reply:  # noqa: A002
+        """200 when every member was added (or already was one), else 207; ``roles: ["owner"]`` also makes an owner."""
+        ctx.require(WRITE_TEAM_MEMBERS)
+        self._team(id)
+        values = self._team_values(ctx)
+        state = self.sim.state
+        results = []
+        with state.lock:
+            for ref, roles in values:
+                user = state.find_user(ref)
+                if user is None:
+                    results.append((ref, dict(TEAMS_NOT_FOUND)))
+                    continue
+                if "owner" in roles and user["userType"] == "Guest":
+                    results.append((user["id"], {"code": "BadRequest", "message": GUEST_OWNER}))
+                    continue
+                if not state.is_member(id, user["id"]):
+                    state.add_member(id, user["id"])
+                if "owner" in roles:
+                    state.add_owner(id, user["id"])
+                results.append((user["id"], None))
+        return self._team_results(self._context_url(ctx, "Collection(microsoft.graph.aadUserConversationMemberResult)"),
+                                  results, 200)
+
+
+def id_(record: dict) -> str:
+    return record["id"]

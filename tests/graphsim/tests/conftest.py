@@ -1,0 +1,73 @@
+"""Helpers for the simulator's own tests: real HTTPS sessions against a running simulator."""
+from __future__ import annotations
+
+import pytest
+import requests
+
+GRAPH_SCOPE = "https://graph.microsoft.com/.default"
+
+
+def https_session(sim) -> requests.Session:
+    """A requests session that trusts only the simulator's CA.
+
+    ``trust_env=False``: otherwise REQUESTS_CA_BUNDLE (set on these machines) overrides ``verify``.
+    """
+    session = requests.Session()
+    session.verify = sim.ca_path
+    session.trust_env = False
+    return session
+
+
+def token_for(sim, client_id=None, secret=None) -> str:
+    app = sim.app(client_id)
+    answer = https_session(sim).post(
+        f"{sim.base_url}/{sim.tenant_id}/oauth2/v2.0/token",
+        data={"grant_type": "client_credentials", "client_id": app["client_id"],
+              "client_secret": secret or app["secrets"][0], "scope": GRAPH_SCOPE})
+    answer.raise_for_status()
+    return answer.json()["access_token"]
+
+
+class GraphApi:
+    """``api.get("/users/x")``: requests against ``{base_url}/{version}`` with a bearer token."""
+
+    def __init__(self, sim, token=None, version="v1.0"):
+        self.sim, self.version = sim, version
+        self.session = https_session(sim)
+        if token is not False:
+            self.session.headers["Authorization"] = f"Bearer {token or token_for(sim)}"
+
+    def url(self, path: str) -> str:
+        return path if path.startswith("https://") else f"{self.sim.base_url}/{self.version}{path}"
+
+    def request(self, method, path, **kwargs):
+        return self.session.request(method, self.url(path), **kwargs)
+
+    def get(self, path, **kwargs):
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path, **kwargs):
+        return self.request("POST", path, **kwargs)
+
+    def delete(self, path, **kwargs):
+        return self.request("DELETE", path, **kwargs)
+
+    def all_pages(self, path, **kwargs) -> list:
+        items, url = [], path
+        while url:
+            answer = self.get(url, **kwargs)
+            assert answer.status_code == 200, answer.text
+            items += answer.json()["value"]
+            url = answer.json().get("@odata.nextLink")
+            kwargs.pop("params", None)
+        return items
+
+
+@pytest.fixture
+def api(graphsim):
+    return GraphApi(graphsim)
+
+
+@pytest.fixture
+def beta(graphsim):
+    return GraphApi(graphsim, version="beta")
