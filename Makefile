@@ -34,7 +34,7 @@ MODULES = $(sort $(basename $(notdir $(filter-out %/__init__.py,$(wildcard plugi
 
 SANITY_PYTHON := 3.11
 # Measured: see docs/development.md. Override with `make pytest PYTEST_WORKERS=0` to debug.
-PYTEST_WORKERS ?= 2
+PYTEST_WORKERS ?= 0
 PYTEST_XDIST = $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS),)
 # Coverage of the collection's code as it is imported (through tests/conftest.py's
 # ansible_collections path), whichever tests load it.
@@ -97,14 +97,15 @@ lock: venv  ## re-pin constraints-dev.txt from the venv (after changing requirem
 .PHONY: tree
 tree:  ## the ansible_collections/entra/membership copy in .build/ (what sanity, docs-lint and build use)
 	@if [ -n "$(REUSE_TREE)" ] && [ -d $(TREE)/.git ]; then echo "tree: reusing $(TREE)"; exit 0; fi; \
-	set -x; \
+	echo "tree: git ls-files --cached --others --exclude-standard | tar -> $(TREE)"; \
 	rm -rf $(BUILD)/ansible_collections; \
 	mkdir -p $(TREE); \
 	git ls-files -z --cached --others --exclude-standard \
 		| while IFS= read -r -d '' path; do if [ -e "$$path" ] || [ -L "$$path" ]; then printf '%s\0' "$$path"; fi; done \
 		| tar --null --files-from=- --create --file=- \
 		| tar --extract --file=- --directory=$(TREE); \
-	git -C $(TREE) init --quiet
+	git -C $(TREE) init --quiet; \
+	echo "tree: $$(find $(TREE) -path $(TREE)/.git -prune -o -type f -print | wc -l) files"
 	@# ansible-test lists a collection's files with git when it finds a .git above it; the
 	@# repo's own would ignore the whole copy (.build/ is git-ignored), so the copy has its own.
 
@@ -122,7 +123,7 @@ sanity: venv tree  ## ansible-test sanity --venv on the copy (every test that ru
 # ---------------------------------------------------------------------------------------------
 .PHONY: pytest
 pytest: venv  ## unit + integration tests against the Graph simulator, with coverage of plugins/
-	$(call banner,"pytest: unit + integration, coverage of plugins/")
+	$(call banner,"pytest: unit + integration with coverage of plugins/")
 	$(BIN)/pytest $(PYTEST_XDIST) -m "not slow" $(PYTEST_COV) $(PYTEST_ARGS)
 
 .PHONY: units
