@@ -5,11 +5,13 @@ and shared by every simulator started in it (they are test keys, nothing trusts 
 """
 from __future__ import annotations
 
+import atexit
 import base64
 import datetime
 import functools
 import hashlib
 import os
+import shutil
 import tempfile
 
 import trustme
@@ -21,7 +23,10 @@ from cryptography.x509.oid import NameOID
 
 @functools.lru_cache(maxsize=None)
 def material_dir() -> str:
-    return tempfile.mkdtemp(prefix="graphsim-")
+    """A private directory for this process's keys, certificates and token files, removed at exit."""
+    path = tempfile.mkdtemp(prefix="graphsim-")
+    atexit.register(shutil.rmtree, path, True)
+    return path
 
 
 @functools.lru_cache(maxsize=None)
