@@ -27,7 +27,6 @@ from ansible_collections.entra.membership.plugins.module_utils._clouds import (
 from ansible_collections.entra.membership.plugins.module_utils._errors import EntraConfigError
 
 
-
 def env_fallback(*names):
     """Like Ansible's env_fallback, but an empty variable counts as unset and the next one is tried.
 

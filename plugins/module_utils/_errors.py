@@ -17,6 +17,8 @@ from urllib.parse import quote, quote_plus, urlsplit
 
 MASK = '********'
 _MESSAGE_LIMIT = 300
+# The part of a requests/urllib3 exception text that says what went wrong, without pool/object noise.
+_TRANSPORT_REASON = re.compile(r'(certificate verify failed:[^\'")]*|\[Errno -?\d+\][^\'")]*|Connection reset by peer|Remote end closed connection[^\'")]*)')
 # A JWT (every Entra access token and client assertion is one) or a bearer credential, wherever it
 # shows up: a belt to the braces of scrubbing the exact values we know.
 _TOKEN_PATTERNS = (
@@ -132,7 +134,7 @@ class GraphError(Exception):
         names = [klass.__name__ for klass in type(exc).__mro__]
         host = urlsplit(url).netloc if url else 'the server'
         detail = str(exc)
-        reason = re.search(r'(certificate verify failed:[^\'")]*|\[Errno -?\d+\][^\'")]*|Connection reset by peer|Remote end closed connection[^\'")]*)', detail)
+        reason = _TRANSPORT_REASON.search(detail)
         reason = _one_line(reason.group(1).strip() if reason else type(exc).__name__, 160)
         if 'SSLError' in names:
             return cls(None, 'SSLError', "TLS handshake with %s failed: %s. If this endpoint's certificate comes from a private CA, "

@@ -11,6 +11,7 @@ FOR INTERNAL COLLECTION USE ONLY: this interface may change in any release.
 from __future__ import annotations
 
 import json
+import math
 import random
 import threading
 import time
@@ -63,7 +64,7 @@ def parse_retry_after(value, now=None):
         if moment is None or moment.tzinfo is None:
             return None
         seconds = moment.timestamp() - (time.time() if now is None else now)
-    if seconds != seconds:  # NaN
+    if math.isnan(seconds):
         return None
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
@@ -316,8 +317,7 @@ class GraphClient:
         url, query, seen = path, params, set()
         while url:
             page = self.get(url, params=query, headers=headers)
-            for item in page.get('value') or []:
-                yield item
+            yield from page.get('value') or []
             url, query = page.get('@odata.nextLink'), None
             if url in seen:
                 raise GraphError(None, 'PagingLoop', 'Graph returned the same @odata.nextLink twice: %s' % url)

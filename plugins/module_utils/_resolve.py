@@ -171,7 +171,8 @@ def resolve_targets(client, target_type, refs, select=None):
         if ref in targets or ref in keys:
             continue
         if not isinstance(ref, str) or not ref.strip():
-            targets[ref] = Target(ref, type=target_type, error=_invalid('InvalidTargetReference', 'a %s must be given by id or display name, got an empty value' % label))
+            targets[ref] = Target(ref, type=target_type, error=_invalid(
+                'InvalidTargetReference', 'a %s must be given by id or display name, got an empty value' % label))
             continue
         if _CONTROL.search(ref) or len(ref) > _NAME_LIMIT:
             targets[ref] = Target(ref, type=target_type, error=_invalid(
