@@ -1,0 +1,142 @@
+"""The collection as it ships: tarball contents, runtime metadata, EE metadata, links in the docs.
+
+`make test` also builds and installs the tarball and runs ansible-doc from it; these tests pin
+down what must (and must not) be inside, so a build_ignore mistake fails here with a clear
+message instead of in a user's execution environment.
+"""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import tarfile
+
+import pytest
+import yaml
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.path.dirname(sys.executable)
+
+# The public module names (INTERFACE.md): the action group lists all of them.
+INTERFACE_MODULES = {"entra_group_member", "entra_au_member", "teams_member", "entra_member_of_info"}
+
+
+def _read_yaml(path):
+    with open(os.path.join(REPO_ROOT, path), encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def _source_modules():
+    directory = os.path.join(REPO_ROOT, "plugins", "modules")
+    if not os.path.isdir(directory):
+        return set()
+    return {name[:-3] for name in os.listdir(directory) if name.endswith(".py") and name != "__init__.py"}
+
+
+@pytest.fixture(scope="module")
+def tarball(tmp_path_factory):
+    """Build the collection from a clean copy of what git would commit, like `make build`."""
+    copy_root = tmp_path_factory.mktemp("src") / "ansible_collections" / "entra" / "membership"
+    copy_root.mkdir(parents=True)
+    listing = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                             cwd=REPO_ROOT, check=True, capture_output=True).stdout.decode().split("\0")
+    for relative in filter(None, listing):
+        source = os.path.join(REPO_ROOT, relative)
+        if not os.path.lexists(source):
+            continue  # deleted in the work tree, not yet committed
+        target = copy_root / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if os.path.islink(source):
+            os.symlink(os.readlink(source), target)
+        else:
+            with open(source, "rb") as src, open(target, "wb") as dst:
+                dst.write(src.read())
+    output = tmp_path_factory.mktemp("dist")
+    subprocess.run([os.path.join(BIN, "ansible-galaxy"), "collection", "build", "--output-path", str(output)],
+                   cwd=copy_root, check=True, capture_output=True)
+    galaxy = _read_yaml("galaxy.yml")
+    path = output / ("%s-%s-%s.tar.gz" % (galaxy["namespace"], galaxy["name"], galaxy["version"]))
+    with tarfile.open(path) as archive:
+        yield {member.name: member for member in archive.getmembers()}
+
+
+def test_galaxy_metadata_is_what_ansible_lint_production_and_galaxy_require():
+    galaxy = _read_yaml("galaxy.yml")
+    assert (galaxy["namespace"], galaxy["name"]) == ("entra", "membership")
+    assert int(galaxy["version"].split(".")[0]) >= 1, "the production profile rejects versions below 1.0.0"
+    assert galaxy["license"] == ["GPL-3.0-or-later"]
+    assert galaxy["readme"] == "README.md" and galaxy["authors"]
+    assert galaxy["dependencies"] == {}
+    assert set(galaxy["tags"]) & {"cloud", "security", "tools"}, "ansible-lint needs one of its certification tags"
+    with open(os.path.join(REPO_ROOT, "galaxy.yml"), encoding="utf-8") as handle:
+        assert handle.readline().rstrip("\n") == "---"
+
+
+def test_runtime_metadata_puts_every_module_in_the_graph_action_group():
+    runtime = _read_yaml("meta/runtime.yml")
+    assert runtime["requires_ansible"] == ">=2.16.0"
+    group = runtime["action_groups"]["graph"]
+    assert set(group) == INTERFACE_MODULES and len(group) == len(set(group))
+    missing = _source_modules() - set(group)
+    assert not missing, "modules missing from action_groups.graph in meta/runtime.yml: %s" % sorted(missing)
+
+
+def test_execution_environment_metadata_points_at_the_modules_requirements():
+    metadata = _read_yaml("meta/execution-environment.yml")
+    assert metadata["version"] == 1
+    python_requirements = metadata["dependencies"]["python"]
+    with open(os.path.join(REPO_ROOT, python_requirements), encoding="utf-8") as handle:
+        names = {re.split(r"[<>=!~ ;\[]", line.strip(), maxsplit=1)[0].lower()
+                 for line in handle if line.strip() and not line.startswith("#")}
+    assert names == {"msal", "requests"}
+
+
+def test_tarball_ships_the_collection_and_the_user_docs(tarball):
+    expected = {"MANIFEST.json", "FILES.json", "README.md", "LICENSE", "LICENSES/GPL-3.0-or-later.txt", "requirements.txt",
+                "meta/runtime.yml", "meta/execution-environment.yml", "changelogs/changelog.yaml",
+                "docs/awx.md", "docs/awx/execution-environment.yml", "docs/awx/credential_type_entra_graph.yml"}
+    expected |= {"plugins/modules/%s.py" % name for name in _source_modules()}
+    for directory in ("roles", "playbooks"):
+        if os.path.isdir(os.path.join(REPO_ROOT, directory)):
+            expected.add(directory)
+    assert expected <= set(tarball), "missing from the tarball: %s" % sorted(expected - set(tarball))
+
+
+def test_tarball_leaves_out_development_files(tarball):
+    dev_only = re.compile(r"^(\.venv|\.build|\.ci|hacking|tests/(unit|integration|graphsim|benchmarks|output)|docs/dev/|"
+                          r"Makefile$|pytest\.ini$|requirements-dev\.txt$|constraints-dev\.txt$|\.pytest_cache)|__pycache__|\.pyc$|"
+                          r"\.tar\.gz$")
+    shipped = sorted(name for name in tarball if dev_only.search(name))
+    assert not shipped, "development-only files in the tarball (fix build_ignore in galaxy.yml): %s" % shipped
+
+
+def test_tarball_ships_the_license_as_a_file_users_can_read(tarball):
+    # LICENSE is a symlink in the repository; ansible-galaxy must keep it pointing inside.
+    member = tarball["LICENSE"]
+    assert member.isfile() or (member.issym() and member.linkname == "LICENSES/GPL-3.0-or-later.txt")
+
+
+_MARKDOWN_LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
+
+
+def _markdown_files():
+    yield "README.md"
+    for directory, _dirs, files in os.walk(os.path.join(REPO_ROOT, "docs")):
+        for name in files:
+            if name.endswith(".md"):
+                yield os.path.relpath(os.path.join(directory, name), REPO_ROOT)
+
+
+@pytest.mark.parametrize("document", sorted(_markdown_files()))
+def test_relative_links_in_the_docs_resolve(document):
+    with open(os.path.join(REPO_ROOT, document), encoding="utf-8") as handle:
+        text = re.sub(r"```.*?```", "", handle.read(), flags=re.S)  # links in code blocks are examples
+    broken = []
+    for target in _MARKDOWN_LINK.findall(text):
+        if re.match(r"^[a-z]+:", target) or target.startswith("#"):
+            continue
+        path = target.split("#", 1)[0]
+        if not os.path.exists(os.path.normpath(os.path.join(REPO_ROOT, os.path.dirname(document), path))):
+            broken.append(target)
+    assert not broken, "%s links to files that do not exist: %s" % (document, broken)
