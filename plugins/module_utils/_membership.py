@@ -1,0 +1,205 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the entra.membership collection
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The per-member result model of the member modules, and the ONE place that turns Graph's answers into statuses.
+
+One ``(target, member)`` pair gives one result dict (docs: INTERFACE.md, "What the member modules
+return"). Every status that depends on what Graph answered to a write -- a ``$ref`` DELETE or POST,
+a Teams ``members/remove`` or ``members/add`` -- is decided by a function of this file, so the
+message-text matching Graph forces on us lives here and nowhere else.
+
+FOR INTERNAL COLLECTION USE ONLY: this interface may change in any release.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+from ansible_collections.entra.membership.plugins.module_utils._resolve import is_object_id
+
+REMOVED = 'removed'
+ADDED = 'added'
+ABSENT = 'absent'
+PRESENT = 'present'
+FAILED = 'failed'
+SKIPPED = 'skipped'
+STATUSES = (REMOVED, ADDED, ABSENT, PRESENT, FAILED, SKIPPED)
+CHANGES = frozenset((REMOVED, ADDED))
+
+TEAM_ROLES = ('owner', 'member')
+
+TARGET_NOUNS = {
+    'group': ('group', 'groups'),
+    'administrative_unit': ('administrative unit', 'administrative units'),
+    'team': ('team', 'teams'),
+}
+
+_STATUS_WORDS = {REMOVED: 'removed', ADDED: 'added', ABSENT: 'already absent', PRESENT: 'already present',
+                 FAILED: 'failed', SKIPPED: 'skipped'}
+
+# Graph gives these two situations the same code (Request_BadRequest) as real refusals, so only
+# their text tells them apart (GRAPH-NOTES.md). Matched in lower case, on a stable prefix.
+_REF_NOT_PRESENT = 'one or more removed object references do not exist'
+_REF_ALREADY_PRESENT = 'one or more added object references already exist'
+_DENIED_STATUS = 403
+
+
+class Outcome(namedtuple('Outcome', 'status error request_id')):
+    """How one pair ended: a status, Graph's normalised error (a dict) or None, the request-id of the write that decided it."""
+
+    __slots__ = ()
+
+
+def outcome(status, error=None, request_id=None):
+    if status not in STATUSES:
+        raise ValueError('status must be one of %s, got %s' % (', '.join(STATUSES), status))
+    return Outcome(status, error, request_id)
+
+
+def error_dict(status, code, message, request_id=None):
+    """An error in the shape every result carries: ``{status, code, message, request_id}``."""
+    return {'status': status, 'code': code, 'message': message, 'request_id': request_id}
+
+
+def refused(code, message, status=None):
+    """``failed`` decided before anything was sent: nothing to point at but the reason."""
+    return outcome(FAILED, error_dict(status, code, message))
+
+
+def failure(graph_error, explanation=None):
+    """``failed`` with Graph's normalised error; ``explanation`` (why and what to do) goes before Graph's own words."""
+    error = graph_error.to_dict()
+    if explanation:
+        error['message'] = '%s (Graph: %s)' % (explanation, error['message']) if error.get('message') else explanation
+    return outcome(FAILED, error, graph_error.request_id)
+
+
+def _explain_denied(response, denied):
+    return denied if denied and response.status == _DENIED_STATUS else None
+
+
+def _message_of(response):
+    return ((response.error.message if response.error else '') or '').lower()
+
+
+def ref_removal_outcome(response, denied=None):
+    """A ``DELETE .../members/{id}/$ref`` answer, the target known to exist (its flags were read before writing).
+
+    204: removed. 404 names the *target* and says "not a member" here, never "no such target";
+    Graph's replication-lag 400 means the same. ``denied``: why a 403 happened on this target.
+    """
+    if response.ok:
+        return outcome(REMOVED, None, response.request_id)
+    if response.status == 404 or (response.status == 400 and _REF_NOT_PRESENT in _message_of(response)):
+        return outcome(ABSENT, None, response.request_id)
+    return failure(response.error, _explain_denied(response, denied))
+
+
+def ref_addition_outcome(response, denied=None):
+    """A ``POST .../members/$ref`` answer: 204 added; "already exist" present; anything else failed."""
+    if response.ok:
+        return outcome(ADDED, None, response.request_id)
+    if response.status == 400 and _REF_ALREADY_PRESENT in _message_of(response):
+        return outcome(PRESENT, None, response.request_id)
+    return failure(response.error, _explain_denied(response, denied))
+
+
+def team_write_outcomes(response, user_ids, state, denied=None):
+    """``{user_id: Outcome}`` for one Teams ``members/remove`` (state absent) or ``members/add`` (state present) request.
+
+    Remove: 204 means every member of the chunk is removed. Add: 200 (or 204) means every member
+    is added. 207 (or a 200 that lists results) carries one ``aadUserConversationMemberResult``
+    per user: ``error: null`` is success, ``NotFound`` is ``absent`` on removal (the user is not in
+    the team), an "already" error is ``present`` on addition, anything else ``failed`` with Graph's
+    error. A user the answer does not mention is ``failed`` when Graph reported partial success
+    (207): nothing says what happened to it, a re-run will.
+    """
+    success = REMOVED if state == 'absent' else ADDED
+    request_id = response.request_id
+    if not response.ok:
+        failed = failure(response.error, _explain_denied(response, denied))
+        return dict.fromkeys(user_ids, failed)
+    reported = {}
+    body = response.body if isinstance(response.body, dict) else {}
+    for item in body.get('value') or []:
+        if isinstance(item, dict) and item.get('userId'):
+            reported[str(item['userId']).lower()] = item.get('error')
+    outcomes = {}
+    for user_id in user_ids:
+        key = str(user_id).lower()
+        if key not in reported:
+            if response.status == 207:
+                outcomes[user_id] = outcome(FAILED, error_dict(207, 'MissingMemberResult', "Graph's 207 answer has no result for this member; "
+                                                               'run again to see where it stands', request_id), request_id)
+            else:
+                outcomes[user_id] = outcome(success, None, request_id)
+            continue
+        error = reported[key]
+        if not error:
+            outcomes[user_id] = outcome(success, None, request_id)
+            continue
+        code = str(error.get('code') or 'UnknownError') if isinstance(error, dict) else 'UnknownError'
+        message = str(error.get('message') or '') if isinstance(error, dict) else str(error)
+        if state == 'absent' and code.lower() == 'notfound':
+            outcomes[user_id] = outcome(ABSENT, None, request_id)
+        elif state == 'present' and 'already' in message.lower():
+            outcomes[user_id] = outcome(PRESENT, None, request_id)
+        else:
+            outcomes[user_id] = outcome(FAILED, error_dict(response.status, code, message, request_id), request_id)
+    return outcomes
+
+
+def target_view(ref, target, target_type):
+    """``{id, display_name, type}`` of a target; one that did not resolve shows what was given."""
+    if target is not None and target.id:
+        return {'id': target.id, 'display_name': target.display_name, 'type': target_type}
+    given_id = ref.lower() if is_object_id(ref) else None
+    return {'id': given_id, 'display_name': None if given_id else ref, 'type': target_type}
+
+
+def pair_result(target, member, member_id, result_outcome, role=None, with_role=False):
+    """One entry of ``results``; ``with_role`` adds the Teams role (before the change)."""
+    entry = {
+        'target': dict(target),
+        'member': member,
+        'member_id': member_id,
+        'status': result_outcome.status,
+        'error': result_outcome.error,
+        'request_id': result_outcome.request_id,
+    }
+    if with_role:
+        entry['role'] = role
+    return entry
+
+
+def summarize(results):
+    """``{status: count}`` for every status, zeros included, so a playbook can read any key."""
+    summary = dict.fromkeys(STATUSES, 0)
+    for entry in results:
+        summary[entry['status']] += 1
+    return summary
+
+
+def compose_msg(module_name, target_type, summary, target_count, check_mode=False):
+    """``entra_group_member: 2 removed, 1 already absent, 1 failed across 2 groups``."""
+    head = '%s (check mode, nothing changed)' % module_name if check_mode else module_name
+    counts = ['%d %s' % (summary[status], _STATUS_WORDS[status]) for status in STATUSES if summary.get(status)]
+    if not counts:
+        return '%s: nothing to do (no members given)' % head
+    singular, plural = TARGET_NOUNS[target_type]
+    return '%s: %s across %d %s' % (head, ', '.join(counts), target_count, singular if target_count == 1 else plural)
+
+
+def module_result(module_name, target_type, results, target_count, check_mode=False):
+    """Everything the module returns: ``changed``, ``failed`` (whether it must fail), ``msg``, ``summary``, ``results``, ``check_mode``."""
+    summary = summarize(results)
+    return {
+        'changed': any(summary[status] for status in CHANGES),
+        'failed': bool(summary[FAILED]),
+        'msg': compose_msg(module_name, target_type, summary, target_count, check_mode),
+        'summary': summary,
+        'results': results,
+        'check_mode': bool(check_mode),
+    }
