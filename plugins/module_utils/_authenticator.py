@@ -78,10 +78,9 @@ class Authenticator:
     def token(self, force_refresh=False, rejected=None):
         """A token for the Graph scope; ``rejected`` is the token Graph just refused (refreshed once, for all threads)."""
         with self._lock:
-            if self._token and not force_refresh:
-                return self._token
             if force_refresh and rejected and self._token and self._token != rejected:
                 return self._token  # another thread has already replaced the refused token
+            # MSAL's in-memory cache answers most calls; it renews a token close to expiry by itself.
             if self.method.USES_MSAL:
                 token = self._acquire(force_refresh)
             else:

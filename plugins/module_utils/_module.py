@@ -25,6 +25,13 @@ from ansible_collections.entra.membership.plugins.module_utils._graph_client imp
 )
 
 
+def build_client(settings, api_version='v1.0', warn=None, on_token=None):
+    """A GraphClient from validated ConnectionSettings: one session, one authenticator (not yet authenticated)."""
+    session = build_session(settings, warn=warn)
+    authenticator = Authenticator(settings, session, on_token=on_token)
+    return GraphClient(settings, authenticator, session, api_version=api_version)
+
+
 class EntraModule(AnsibleModule):
     """``EntraModule(argument_spec=..., supports_check_mode=True)``, then ``module.client``.
 
@@ -58,11 +65,9 @@ class EntraModule(AnsibleModule):
     def client(self):
         """The GraphClient of this run, built and authenticated once; any failure is a clear fail_json."""
         if self._client is None:
-            settings = self.connection_settings
-            session = build_session(settings, warn=self.warn)
             try:
-                authenticator = Authenticator(settings, session, on_token=self.no_log_values.add)
-                client = GraphClient(settings, authenticator, session, api_version=self.params.get('api_version') or 'v1.0')
+                client = build_client(self.connection_settings, self.params.get('api_version') or 'v1.0',
+                                      warn=self.warn, on_token=self.no_log_values.add)
                 client.authenticate()
             except (EntraConfigError, EntraAuthError) as exc:
                 self.fail_json(msg=self.scrub(exc))
