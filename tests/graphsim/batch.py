@@ -6,12 +6,14 @@ import random
 import urllib.parse
 import uuid
 
-from .graph import GraphError
+from .graph import VERSIONS, GraphError
 from .protocol import Call, Headers, Reply
 
 BATCH_LIMIT = 20
-ITEM_HEADERS = {"Cache-Control": "no-cache", "OData-Version": "4.0",
-                "Content-Type": "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"}
+# As in the example answer of concepts/json-batching.md.
+ITEM_HEADERS = {"Cache-Control": "no-cache", "x-ms-resource-unit": "1"}
+ITEM_BODY_HEADERS = {"OData-Version": "4.0",
+                     "Content-Type": "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"}
 
 
 class Batch:
@@ -85,45 +87,37 @@ class Batch:
 
     @staticmethod
     def _item(item_id: str, status: int, body=None, headers=None) -> dict:
-        answer = {"id": item_id, "status": status, "headers": dict(headers or {})}
+        answer = {"id": item_id, "status": status, "headers": dict(ITEM_HEADERS)}
+        answer["headers"].update(headers or {})
         if body is not None:
-            answer["headers"].update({k: v for k, v in ITEM_HEADERS.items() if k not in answer["headers"]})
+            answer["headers"].update({k: v for k, v in ITEM_BODY_HEADERS.items() if k.lower() not in {h.lower() for h in answer["headers"]}})
             answer["body"] = body
         return answer
 
     def _run(self, outer: Call, version: str, step: dict) -> dict:
         url = step["url"]
-        request_id = str(uuid.uuid4())
         headers = Headers(step.get("headers") or {})
-        if urllib.parse.urlsplit(url).scheme or url.lstrip("/").split("/")[0] in ("v1.0", "beta"):
-            error = GraphError(400, "BadRequest", f"Invalid request URL '{url}': batch request URLs must be relative to the "
-                                                  f"version, e.g. '/users/{{id}}'.")
-            return self._item(step["id"], 400, self._error_body(error, request_id, outer.client_request_id))
+        if "Authorization" in outer.headers and "Authorization" not in headers:
+            headers["Authorization"] = outer.headers["Authorization"]  # items run with the envelope's token
         body = step.get("body")
-        if body is not None and "Content-Type" not in headers:
-            error = GraphError(400, "BadRequest", "Content-Type header must be specified for a request with a body.")
-            return self._item(step["id"], 400, self._error_body(error, request_id, outer.client_request_id))
-        for name in ("Authorization",):
-            if name in outer.headers and name not in headers:
-                headers[name] = outer.headers[name]
+        refusal = None
+        if urllib.parse.urlsplit(url).scheme or url.lstrip("/").split("/")[0] in VERSIONS:
+            refusal = GraphError(400, "BadRequest", f"Invalid request URL '{url}': batch request URLs must be relative to "
+                                                    f"the version, e.g. '/users/{{id}}'.")
+        elif body is not None and "Content-Type" not in headers:
+            # concepts/json-batching.md: "When a body is included with the request, the headers object must contain a value for Content-Type."
+            refusal = GraphError(400, "BadRequest", "Content-Type header must be specified for a request with a body.")
         path, _, query = url.lstrip("/").partition("?")
         raw_body = b"" if body is None else (body.encode() if isinstance(body, str) else json.dumps(body).encode())
         item = Call(
             method=step["method"].upper(),
             path=f"/{version}/" + urllib.parse.unquote(path),
             query={k: v[-1] for k, v in urllib.parse.parse_qs(query, keep_blank_values=True).items()},
-            headers=headers, body=raw_body, request_id=request_id,
+            headers=headers, body=raw_body, request_id=str(uuid.uuid4()),
             client_request_id=headers.get("client-request-id") or outer.client_request_id,
             in_batch=True, raw_path=f"/{version}/{path}",
         )
-        reply = self.sim.dispatch(item, batch_id=step["id"])
+        reply = self.sim.dispatch(item, batch_id=step["id"], refusal=refusal)
         item_headers = {k: v for k, v in reply.headers.items()
                         if k.lower() in ("retry-after", "location", "content-type", "www-authenticate")}
         return self._item(step["id"], reply.status, reply.body if not isinstance(reply.body, bytes) else None, item_headers)
-
-    @staticmethod
-    def _error_body(exc: GraphError, request_id: str, client_request_id) -> dict:
-        import datetime
-        date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
-        return {"error": {"code": exc.code, "message": exc.message, "innerError": {
-            "date": date, "request-id": request_id, "client-request-id": client_request_id or request_id}}}

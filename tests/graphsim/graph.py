@@ -84,6 +84,13 @@ class GraphError(Exception):
         self.status, self.code, self.message, self.headers = status, code, message, headers or {}
 
 
+def error_body(exc: GraphError, request_id: str, client_request_id: str | None) -> dict:
+    """Graph's error envelope (concepts/errors.md); without a client-request-id Graph repeats the request-id."""
+    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    return {"error": {"code": exc.code, "message": exc.message, "innerError": {
+        "date": date, "request-id": request_id, "client-request-id": client_request_id or request_id}}}
+
+
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _KEY_SEGMENT = re.compile(r"^(?P<name>[A-Za-z]+)\('(?P<key>(?:[^']|'')*)'\)$")
 _BIND_PATH = re.compile(r"^/(?P<version>v1\.0|beta)/(?P<collection>[A-Za-z]+)(?:/(?P<id>[^/()]+)|\('(?P<key>(?:[^']|'')*)'\))/?$")
@@ -134,10 +141,7 @@ class Graph:
 
     # ------------------------------------------------------------------ envelope
     def error_reply(self, exc: GraphError, call) -> Reply:
-        date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
-        body = {"error": {"code": exc.code, "message": exc.message, "innerError": {
-            "date": date, "request-id": call.request_id, "client-request-id": call.client_request_id or call.request_id}}}
-        return Reply(exc.status, body, dict(exc.headers))
+        return Reply(exc.status, error_body(exc, call.request_id, call.client_request_id), dict(exc.headers))
 
     def handle(self, call) -> Reply:
         parts = call.path.split("/", 2)
@@ -391,11 +395,9 @@ class Graph:
         user = self._user(id)
         state = self.sim.state
         teams = [state.groups[cid] for cid in self._containers_of(ctx, user["id"], False) if state.is_team(cid)]
+        # With application permissions Graph returns only these three properties of each team.
         select = self._select_from(ctx, JOINED_TEAM_PROPERTIES, "team")
         items = [{name: team.get(name) for name in (select or JOINED_TEAM_PROPERTIES)} for team in teams]
-        for item, team in zip(items, teams):
-            item.update({"isArchived": False, "tenantId": state.tenant_id} if not select else {})
-            del team  # only the listed properties are exposed with application permissions
         return self._page(ctx, items, "teams")
 
     def _select_from(self, ctx: Context, properties, type_name: str):

@@ -231,7 +231,8 @@ class Identity:
         cert = None
         for registered in self.sim.app_certificates(app["client_id"]):
             prints = certs.thumbprints(registered)
-            if header.get("x5t#S256") == prints["x5t#S256"] or header.get("x5t") == prints["x5t"]:
+            # base64url with or without padding: MSAL keeps the '=', RFC 7515 drops it.
+            if any(str(header.get(name, "")).rstrip("=") == prints[name] for name in ("x5t#S256", "x5t")):
                 cert = registered
         if cert is None:
             presented = header.get("x5t") or header.get("x5t#S256")

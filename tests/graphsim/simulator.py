@@ -232,15 +232,20 @@ class GraphSimulator:
                 self.issue_federated_assertion(path=path, client_id=app["client_id"], lifetime=86400)
 
     # ------------------------------------------------------------------ dispatch
-    def dispatch(self, call: Call, batch_id: str | None = None) -> Reply:
-        """Answer one request (HTTP or $batch item), log it, inject faults; the HTTP layer does the socket work."""
+    def dispatch(self, call: Call, batch_id: str | None = None, refusal: GraphError | None = None) -> Reply:
+        """Answer one request (HTTP or $batch item), log it, inject faults; the HTTP layer does the socket work.
+
+        ``refusal``: a $batch item the batch layer already refused (logged and answered with that error).
+        """
         started = time.monotonic()
         entry = LogEntry(method=call.method, path=call.path, query=dict(call.query), in_batch=call.in_batch,
                          request_id=call.request_id, client_request_id=call.client_request_id, raw_path=call.raw_path,
                          batch_id=batch_id,
                          headers={k: v for k, v in call.headers.items() if k not in ("authorization", "cookie")})
-        rule = self.faults.pick(call.method, call.path, in_batch=call.in_batch)
-        if rule is not None and rule.kind in FAULT_ERRORS:
+        rule = None if refusal else self.faults.pick(call.method, call.path, in_batch=call.in_batch)
+        if refusal is not None:
+            reply = self.graph.error_reply(refusal, call)
+        elif rule is not None and rule.kind in FAULT_ERRORS:
             code, message = FAULT_ERRORS[rule.kind]
             headers = {} if rule.retry_after is None else {"Retry-After": str(rule.retry_after)}
             reply = self.graph.error_reply(GraphError(rule.kind, code, message, headers), call)
@@ -296,6 +301,7 @@ class _Server(ThreadingHTTPServer):
 
     def get_request(self):
         sock, address = self.socket.accept()
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # headers and body go out without Nagle's 40 ms wait
         # The TLS handshake happens in the handler's thread, so a slow client cannot stall accept().
         return self.ssl_context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), address
 
@@ -305,6 +311,7 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    wbufsize = 1 << 16  # one TLS record for headers + body; handle_one_request flushes
     server_version = "graphsim"
     sys_version = ""
 

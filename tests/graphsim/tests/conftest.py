@@ -64,10 +64,29 @@ class GraphApi:
 
 
 @pytest.fixture
-def api(graphsim):
-    return GraphApi(graphsim)
+def sim(graphsim_session):
+    """The session's simulator, reset for this test (cheaper than a server per test)."""
+    return graphsim_session
 
 
 @pytest.fixture
-def beta(graphsim):
-    return GraphApi(graphsim, version="beta")
+def api(sim):
+    return GraphApi(sim)
+
+
+@pytest.fixture
+def beta(sim):
+    return GraphApi(sim, version="beta")
+
+
+def assert_graph_error(answer, status, code, message=None):
+    """Graph's error envelope, exactly: code, message, innerError with date, request-id, client-request-id."""
+    assert answer.status_code == status, answer.text
+    error = answer.json()["error"]
+    assert error["code"] == code, error
+    if message is not None:
+        assert error["message"] == message, error
+    inner = error["innerError"]
+    assert set(inner) == {"date", "request-id", "client-request-id"}
+    assert inner["request-id"] == answer.headers["request-id"]
+    return error
