@@ -35,6 +35,8 @@ def run_module(main, args, check_mode=False, diff=False):
     """``main`` (a function, or a module object with ``main``) run with ``args``; returns the result dict.
 
     The dict also carries ``rc``: the exit code (0 after exit_json, 1 after fail_json).
+    ``warnings`` and ``deprecations`` are plain message strings whatever the ansible-core
+    version (2.19 sends structured summaries): what ansible-playbook would show.
     """
     entry = getattr(main, "main", main)
     module_args = dict(args)
@@ -54,4 +56,14 @@ def run_module(main, args, check_mode=False, diff=False):
     except (ValueError, IndexError):
         raise AssertionError("module printed no JSON result (exit code %r): %r" % (code, output)) from None
     result["rc"] = code if isinstance(code, int) else (0 if code is None else 1)
+    for key in ("warnings", "deprecations"):
+        if key in result:
+            result[key] = [_message(item) for item in result[key]]
     return result
+
+
+def _message(item):
+    if isinstance(item, dict):
+        event = item.get("event") if isinstance(item.get("event"), dict) else item
+        return event.get("msg", str(item))
+    return item
