@@ -76,6 +76,11 @@ def failure(graph_error, explanation=None):
     return outcome(FAILED, error, graph_error.request_id)
 
 
+def read_failure(graph_error):
+    """``failed`` because something read before writing failed (the target, the member, a roster): no write decided it."""
+    return outcome(FAILED, graph_error.to_dict(), None)
+
+
 def _explain_denied(response, denied):
     return denied if denied and response.status == _DENIED_STATUS else None
 
@@ -186,9 +191,9 @@ def compose_msg(module_name, target_type, summary, target_count, check_mode=Fals
     """``entra_group_member: 2 removed, 1 already absent, 1 failed across 2 groups``."""
     head = '%s (check mode, nothing changed)' % module_name if check_mode else module_name
     counts = ['%d %s' % (summary[status], _STATUS_WORDS[status]) for status in STATUSES if summary.get(status)]
-    if not counts:
-        return '%s: nothing to do (no members given)' % head
     singular, plural = TARGET_NOUNS[target_type]
+    if not counts:
+        return '%s: nothing to do (no %s given)' % (head, 'members' if target_count else plural)
     return '%s: %s across %d %s' % (head, ', '.join(counts), target_count, singular if target_count == 1 else plural)
 
 

@@ -190,7 +190,8 @@ def test_summary_counts_every_status():
     ({"removed": 2, "absent": 1, "failed": 1}, 2, "group", False, "entra_group_member: 2 removed, 1 already absent, 1 failed across 2 groups"),
     ({"added": 1, "present": 3}, 1, "administrative_unit", False, "entra_au_member: 1 added, 3 already present across 1 administrative unit"),
     ({"removed": 3}, 2, "team", True, "teams_member (check mode, nothing changed): 3 removed across 2 teams"),
-    ({}, 0, "group", False, "entra_group_member: nothing to do (no members given)"),
+    ({}, 2, "group", False, "entra_group_member: nothing to do (no members given)"),
+    ({}, 0, "team", False, "teams_member: nothing to do (no teams given)"),
 ])
 def test_msg(counts, targets, kind, check, msg):
     module = {"group": "entra_group_member", "administrative_unit": "entra_au_member", "team": "teams_member"}[kind]

@@ -1,0 +1,238 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the entra.membership collection
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The ``$ref`` engine of entra_group_member and entra_au_member: one mechanism, a small definition per kind.
+
+Both change a directory object's ``members`` navigation property through ``$ref``:
+``DELETE {collection}/{id}/members/{member-id}/$ref`` and ``POST {collection}/{id}/members/$ref``.
+Without ``/$ref`` Graph deletes the member object itself (the seeds' Caution), so every write
+path is built by ``_ref_path``, which refuses anything else.
+
+How a real run knows whether a pair is a membership: it does not ask first. The ``$ref`` write
+IS the cheapest question -- one request per pair either way, 20 to a ``$batch`` -- and Graph's
+answer (204, or the 404 / replication-lag 400 that mean "not a member") is authoritative even
+while a recent change replicates, where a read could be stale. Check mode and diff mode must
+know beforehand, so they read: each member's ``memberOf`` (cast to the target type) when there
+are no more members than targets and all are users, otherwise each target's ``members``.
+
+FOR INTERNAL COLLECTION USE ONLY: this interface may change in any release.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ansible_collections.entra.membership.plugins.module_utils._graph_client import GraphRequest
+from ansible_collections.entra.membership.plugins.module_utils._member_module import (
+    denied_prediction,
+    granted_permissions,
+    read_collections,
+)
+from ansible_collections.entra.membership.plugins.module_utils._membership import (
+    ABSENT,
+    ADDED,
+    PRESENT,
+    REMOVED,
+    outcome,
+    read_failure,
+    ref_addition_outcome,
+    ref_removal_outcome,
+    refused,
+)
+from ansible_collections.entra.membership.plugins.module_utils._resolve import object_id_segment, target_collection
+
+READ_PAGE_SIZE = 999          # Graph's maximum $top for members and memberOf
+ROLE_MANAGEMENT = 'RoleManagement.ReadWrite.Directory'
+
+
+def _rule(raw):
+    rule = (raw or {}).get('membershipRule')
+    return ' (%s)' % rule if rule else ''
+
+
+def group_refusal(target):
+    """``(code, message)`` when Graph will not let anyone change this group's members through ``$ref``, else None."""
+    raw = target.raw or {}
+    name = target.display_name
+    group_types = raw.get('groupTypes') or []
+    if 'DynamicMembership' in group_types:
+        return ('DynamicMembership', "group '%s' has dynamic membership: Entra ID adds and removes its members by its rule%s; "
+                                     "change the membershipRule (or the member's attributes it matches) instead" % (name, _rule(raw)))
+    if raw.get('onPremisesSyncEnabled'):
+        return ('OnPremisesSynced', "group '%s' is synced from on-premises Active Directory: change its members in Active Directory, "
+                                    "the next sync brings the change to Entra ID" % name)
+    if raw.get('mailEnabled') and 'Unified' not in group_types:
+        kind = 'a mail-enabled security group' if raw.get('securityEnabled') else 'a distribution list'
+        return ('MailEnabledGroup', "group '%s' is %s, whose members are managed by Exchange Online: change it in Exchange Online "
+                                    "(Exchange admin center, or Remove-DistributionGroupMember / Add-DistributionGroupMember)" % (name, kind))
+    if raw.get('isManagementRestricted'):
+        return ('ManagementRestricted', "group '%s' is in a restricted management administrative unit: only administrators assigned a role "
+                                        "scoped to that administrative unit can change its members; ask one of them" % name)
+    return None
+
+
+def administrative_unit_refusal(target):
+    raw = target.raw or {}
+    name = target.display_name
+    if str(raw.get('membershipType') or '').lower() == 'dynamic':
+        return ('DynamicMembership', "administrative unit '%s' has dynamic membership: Entra ID adds and removes its members by its rule%s; "
+                                     "change the membershipRule instead" % (name, _rule(raw)))
+    if raw.get('isMemberManagementRestricted'):
+        return ('ManagementRestricted', "administrative unit '%s' is a restricted management administrative unit: only administrators "
+                                        "assigned a role scoped to it can change its members; ask one of them" % name)
+    return None
+
+
+def _needs_role_management(target):
+    return bool((target.raw or {}).get('isAssignableToRole'))
+
+
+@dataclass(frozen=True)
+class DirectoryKind:
+    """What differs between groups and administrative units; the collection path comes from ``_resolve.target_collection``."""
+
+    target_type: str              # the result's target.type
+    option: str                   # the module option naming the targets
+    noun: str
+    select: str                   # the flags read with each target, for the guards
+    member_of_cast: str           # memberOf cast segment for check and diff mode
+    write_permissions: tuple      # any one of them lets an app change members
+    refusal: object               # target -> (code, message) | None
+
+    def denied(self, target):
+        """Why Graph answered 403 to a write on ``target``, and what to do."""
+        needed = ' or '.join(self.write_permissions)
+        if self.target_type == 'group' and _needs_role_management(target):
+            return ("%s '%s' is role-assignable: changing its members needs the permission %s in addition to %s; grant it to the app "
+                    "(admin consent), or let a Privileged Role Administrator make the change" % (self.noun, target.display_name, ROLE_MANAGEMENT, needed))
+        return "the app may not change the members of %s '%s': it needs %s" % (self.noun, target.display_name, needed)
+
+    def predicted_denial(self, granted, target):
+        denial = denied_prediction(granted, self.write_permissions, self.denied(target))
+        if denial is None and self.target_type == 'group' and _needs_role_management(target):
+            denial = denied_prediction(granted, (ROLE_MANAGEMENT,), self.denied(target))
+        return denial
+
+
+GROUPS = DirectoryKind(
+    target_type='group', option='groups', noun='group',
+    select='groupTypes,membershipRule,onPremisesSyncEnabled,mailEnabled,securityEnabled,isAssignableToRole,resourceProvisioningOptions,'
+           'isManagementRestricted',
+    member_of_cast='microsoft.graph.group',
+    write_permissions=('GroupMember.ReadWrite.All', 'Group.ReadWrite.All', 'Directory.ReadWrite.All'),
+    refusal=group_refusal,
+)
+
+ADMINISTRATIVE_UNITS = DirectoryKind(
+    target_type='administrative_unit', option='administrative_units', noun='administrative unit',
+    select='membershipType,membershipRule,isMemberManagementRestricted',
+    member_of_cast='microsoft.graph.administrativeUnit',
+    write_permissions=('AdministrativeUnit.ReadWrite.All', 'Directory.ReadWrite.All'),
+    refusal=administrative_unit_refusal,
+)
+
+
+def members_path(kind, api_version, target_id):
+    return '%s/%s/members' % (target_collection(kind.target_type, api_version), object_id_segment(target_id))
+
+
+def ref_path(kind, api_version, target_id, member_id=None):
+    """``.../members/$ref`` (add) or ``.../members/{member-id}/$ref`` (remove): the only write paths there are."""
+    path = members_path(kind, api_version, target_id)
+    path += '/%s/$ref' % object_id_segment(member_id) if member_id else '/$ref'
+    if not path.endswith('/$ref'):  # the seeds' Caution: this would delete the member object
+        raise ValueError('refusing a member write without /$ref: %s' % path)
+    return path
+
+
+class DirectoryMembers:
+    """The engine ``run_member_module`` drives for groups or administrative units."""
+
+    with_role = False
+
+    def __init__(self, kind):
+        self.kind = kind
+        self.option = kind.option
+        self.target_type = kind.target_type
+        self.noun = kind.noun
+        self.select = kind.select
+
+    def check_options(self, module):
+        """Nothing beyond the shared options."""
+
+    def refusal(self, target):
+        reason = self.kind.refusal(target) if target.raw is not None else None
+        return refused(*reason) if reason else None
+
+    @staticmethod
+    def member_refusal(member, state):
+        return None
+
+    @staticmethod
+    def diff_label(pair, after=False):
+        return pair.member_ref
+
+    def settle(self, client, pairs, state, check_mode, want_before):
+        """Decide every pair still open; in check or diff mode read the memberships of all resolved pairs first."""
+        if check_mode or want_before:
+            self._read_memberships(client, [pair for pair in pairs if pair.target.id and pair.member_id], check_mode)
+        open_pairs = [pair for pair in pairs if pair.outcome is None]
+        if not open_pairs:
+            return
+        if check_mode:
+            self._predict(client, open_pairs, state)
+        else:
+            self._write(client, open_pairs, state)
+
+    # -- check and diff mode: who is a member now ----------------------------------------------------
+
+    def _read_memberships(self, client, pairs, check_mode):
+        if not pairs:
+            return
+        targets = {pair.target.id.lower(): pair.target for pair in pairs}
+        members = {pair.member.id.lower(): pair.member for pair in pairs}
+        by_member = len(members) <= len(targets) and all(member.object_type == 'user' for member in members.values())
+        if by_member:
+            keys = list(members)
+            paths = ['/users/%s/memberOf/%s' % (object_id_segment(key), self.kind.member_of_cast) for key in keys]
+        else:
+            keys = list(targets)
+            paths = [members_path(self.kind, client.api_version, key) for key in keys]
+        params = {'$select': 'id', '$top': str(READ_PAGE_SIZE)}
+        read = dict(zip(keys, read_collections(client, [GraphRequest('GET', path, params=params) for path in paths])))
+        for pair in pairs:
+            target_id, member_id = pair.target.id.lower(), pair.member.id.lower()
+            items, error = read[member_id if by_member else target_id]
+            if error is not None:
+                if check_mode and pair.outcome is None:
+                    pair.decide(read_failure(error))
+                continue
+            other = target_id if by_member else member_id
+            pair.was_member = any(str(item.get('id') or '').lower() == other for item in items)
+
+    def _predict(self, client, pairs, state):
+        granted = granted_permissions(client)
+        for pair in pairs:
+            denial = self.kind.predicted_denial(granted, pair.target)
+            if denial:
+                pair.decide(denial)
+            elif state == 'absent':
+                pair.decide(outcome(REMOVED if pair.was_member else ABSENT))
+            else:
+                pair.decide(outcome(PRESENT if pair.was_member else ADDED))
+
+    # -- the real run -------------------------------------------------------------------------------
+
+    def _write(self, client, pairs, state):
+        version = client.api_version
+        if state == 'absent':
+            requests = [GraphRequest('DELETE', ref_path(self.kind, version, pair.target.id, pair.member.id)) for pair in pairs]
+            decide = ref_removal_outcome
+        else:
+            requests = [GraphRequest('POST', ref_path(self.kind, version, pair.target.id), body={'@odata.id': client.directory_object_ref(pair.member.id)})
+                        for pair in pairs]
+            decide = ref_addition_outcome
+        for pair, response in zip(pairs, client.batch(requests)):
+            pair.decide(decide(response, denied=self.kind.denied(pair.target)))

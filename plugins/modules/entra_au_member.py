@@ -1,0 +1,130 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the entra.membership collection
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: entra_au_member
+short_description: Remove members from (or add them to) Microsoft Entra ID administrative units
+version_added: 1.0.0
+description:
+  - Takes each of O(members) (users, groups or devices) out of each of O(administrative_units) (O(state=absent), the default),
+    or puts them in (O(state=present)), through Microsoft Graph's C(members/$ref), and reports one result per unit and member.
+  - Plans first, then writes, exactly as M(entra.membership.entra_group_member) does, on the same engine; re-runs report
+    V(absent) (or V(present)) and RV(changed=false).
+  - "The path depends on O(api_version): V(v1.0) uses C(/directory/administrativeUnits/{id}/members/{member-id}/$ref),
+    V(beta) uses C(/administrativeUnits/{id}/members/{member-id}/$ref). Without C(/$ref) Graph would delete the member
+    object itself; the module never sends such a request."
+  - Units with dynamic membership fail with "change the membershipRule", and restricted management administrative units fail
+    saying that only administrators scoped to the unit can change them; nothing is sent to either.
+author:
+  - Contributors to the entra.membership collection
+options:
+  administrative_units:
+    description:
+      - The administrative units, each an object id (GUID) or an exact display name (case matters).
+      - A display name must match exactly one unit; otherwise the pairs of that unit fail with the candidates' ids and
+        nothing is sent to it.
+      - Giving the same unit twice (for example by name and by id) is an error, raised before any write.
+      - A unit that does not exist fails its pairs; it is never reported V(absent).
+    type: list
+    elements: str
+    required: true
+extends_documentation_fragment:
+  - entra.membership.graph
+  - entra.membership.members
+notes:
+  - "Permissions: C(AdministrativeUnit.ReadWrite.All) to change members (delegated access also needs the Privileged Role
+    Administrator role); C(User.Read.All) or C(Directory.Read.All) to resolve members."
+  - "A real run sends the C($ref) DELETE without reading first and maps Graph's 404, or its 400 'One or more removed object
+    references do not exist', to V(absent); check mode and diff mode read each member's C(memberOf) (cast to administrative
+    units) or each unit's C(members), whichever is fewer requests."
+  - See the collection's C(docs/groups-and-administrative-units.md).
+seealso:
+  - module: entra.membership.entra_group_member
+  - module: entra.membership.teams_member
+  - name: "Microsoft Graph: Remove a member from an administrative unit"
+    description: The C($ref) removal this module sends.
+    link: https://learn.microsoft.com/graph/api/administrativeunit-delete-members
+'''
+
+EXAMPLES = r'''
+- name: Take a leaver out of two administrative units
+  entra.membership.entra_au_member:
+    administrative_units: [Germany, EMEA Sales]
+    members: [leaver@contoso.com]
+
+- name: Use the beta endpoint (/administrativeUnits) and preview first
+  entra.membership.entra_au_member:
+    administrative_units: [3c1e9c4a-8b7f-4d1e-a0c2-58b0b1f1c7aa]
+    members: "{{ leavers }}"
+    api_version: beta
+  check_mode: true
+  register: preview
+
+- name: Say what the preview found
+  ansible.builtin.debug:
+    msg: "{{ preview.msg }}"
+'''
+
+RETURN = r'''
+msg:
+  description: One line, for example V(entra_au_member: 1 removed, 1 already absent across 2 administrative units).
+  returned: always
+  type: str
+summary:
+  description: How many pairs ended in each status; every status is a key.
+  returned: always
+  type: dict
+  sample: {removed: 1, added: 0, absent: 1, present: 0, failed: 0, skipped: 0}
+results:
+  description: One entry per administrative unit and member, in the order given (units first, then members).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    target:
+      description: The unit, C({id, display_name, type}) with C(type) V(administrative_unit); what was given when it could not be resolved.
+      type: dict
+      sample: {id: 3c1e9c4a-8b7f-4d1e-a0c2-58b0b1f1c7aa, display_name: Germany, type: administrative_unit}
+    member:
+      description: The member as given.
+      type: str
+    member_id:
+      description: The member's object id; V(null) when it could not be resolved.
+      type: str
+    status:
+      description: V(removed), V(added), V(absent), V(present), V(failed) or V(skipped), as for M(entra.membership.entra_group_member).
+      type: str
+    error:
+      description: Why the pair failed, C({status, code, message, request_id}); V(null) otherwise.
+      type: dict
+    request_id:
+      description: Graph's request-id of the write that decided the status; V(null) when none was sent.
+      type: str
+check_mode:
+  description: Whether this was a check mode run.
+  returned: always
+  type: bool
+diff:
+  description: In diff mode, for each unit, its members before and after, limited to the members given.
+  returned: when diff mode is on
+  type: list
+  elements: dict
+'''
+
+from ansible_collections.entra.membership.plugins.module_utils._directory_members import ADMINISTRATIVE_UNITS, DirectoryMembers
+from ansible_collections.entra.membership.plugins.module_utils._member_module import member_argument_spec, run_member_module
+from ansible_collections.entra.membership.plugins.module_utils._module import EntraModule
+
+
+def main():
+    module = EntraModule(argument_spec=member_argument_spec(ADMINISTRATIVE_UNITS.option), supports_check_mode=True)
+    run_member_module(module, 'entra_au_member', DirectoryMembers(ADMINISTRATIVE_UNITS))
+
+
+if __name__ == '__main__':
+    main()
