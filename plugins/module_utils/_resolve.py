@@ -203,8 +203,10 @@ def _target(ref, key, response, target_type, label):
         return Target(ref, type=target_type, error=error)
     body = response.body if isinstance(response.body, dict) else {}
     candidates = [body] if by_id else list(body.get('value') or [])
+    near = [] if by_id else [item for item in candidates if item.get('displayName') != ref]
     if not by_id and target_type != 'team':
-        # Graph's eq on displayName ignores case; "exact" here means exact.
+        # Graph's eq on displayName ignores case; "exact" here means exact, so that a
+        # near miss never removes anyone from the wrong group.
         candidates = [item for item in candidates if item.get('displayName') == ref]
     if target_type == 'team':
         groups = candidates if by_id else [item for item in candidates if item.get('displayName') == ref]
@@ -213,8 +215,9 @@ def _target(ref, key, response, target_type, label):
             return Target(ref, type=target_type, error=GraphError(
                 None, 'NotATeam', "group '%s' (%s) has no team" % (ref, ', '.join(item.get('id') or '?' for item in groups)), response.request_id))
     if not candidates:
+        hint = '; names differing only in case: %s' % ', '.join("'%s' (%s)" % (item.get('displayName'), item.get('id')) for item in near) if near else ''
         return Target(ref, type=target_type, error=GraphError(
-            None, 'TargetNotFound', "no %s has the display name '%s'" % (label, ref), response.request_id))
+            None, 'TargetNotFound', "no %s has the display name '%s'%s" % (label, ref, hint), response.request_id))
     more = bool(body.get('@odata.nextLink'))
     if len(candidates) > 1 or more:
         ids = ', '.join(item.get('id') or '?' for item in candidates) + (', ...' if more else '')
