@@ -1,0 +1,211 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the entra.membership collection
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The Teams engine of teams_member: ``POST /teams/{id}/members/remove`` and ``/members/add``, 20 members a request.
+
+Each team's roster (``GET /teams/{id}/members``) is read once, before any write: it gives every
+member's role (reported in the results), the owners (for the last-owner guard), what check mode
+predicts, and who is already in the team for ``state: present`` (Teams' add does not say "already
+a member", so the roster decides ``present``). Removal is sent for every given user even when the
+roster does not list it: the roster may lag behind a change, and Graph's 207 ``NotFound`` says
+``absent`` with authority. The requests travel through the client's ``$batch`` (concurrency
+bounded, each throttled request retried on its own).
+
+FOR INTERNAL COLLECTION USE ONLY: this interface may change in any release.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.entra.membership.plugins.module_utils._graph_client import GraphRequest
+from ansible_collections.entra.membership.plugins.module_utils._member_module import (
+    denied_prediction,
+    granted_permissions,
+    read_collections,
+)
+from ansible_collections.entra.membership.plugins.module_utils._membership import (
+    ABSENT,
+    ADDED,
+    FAILED,
+    PRESENT,
+    REMOVED,
+    outcome,
+    read_failure,
+    refused,
+    team_write_outcomes,
+)
+from ansible_collections.entra.membership.plugins.module_utils._resolve import object_id_segment
+
+TEAMS_CHUNK = 20              # Graph's maximum of values in one members/remove or members/add
+MEMBER_TYPE = 'microsoft.graph.aadUserConversationMember'
+WRITE_PERMISSIONS = ('TeamMember.ReadWrite.All',)
+NO_OWNER = 'the team would have no owner: add another owner first'
+
+
+def member_value(client, user_id, roles=None):
+    """One ``values`` item: an aadUserConversationMember bound to the user on the cloud's own Graph host."""
+    value = {'@odata.type': MEMBER_TYPE, 'user@odata.bind': client.user_bind(user_id)}
+    if roles is not None:
+        value['roles'] = list(roles)
+    return value
+
+
+def roster_role(item):
+    """'owner' or 'member' from a conversationMember's ``roles`` (a guest who is no owner is a member)."""
+    return 'owner' if 'owner' in (item.get('roles') or []) else 'member'
+
+
+def _is_guest(pair, roster_entry):
+    if roster_entry is not None:
+        return 'guest' in (roster_entry.get('roles') or [])
+    return '#ext#' in (pair.member.upn or pair.member_ref or '').lower()
+
+
+class TeamMembers:
+    """The engine ``run_member_module`` drives for teams."""
+
+    option = 'teams'
+    target_type = 'team'
+    noun = 'team'
+    select = None
+    with_role = True
+
+    def __init__(self, role=None, allow_ownerless=False):
+        self.role = role or 'member'
+        self.allow_ownerless = allow_ownerless
+
+    def check_options(self, module):
+        if module.params['state'] == 'absent' and module.params.get('role'):
+            module.warn("role '%s' is ignored with state=absent: members are removed whatever their role" % module.params['role'])
+
+    @staticmethod
+    def refusal(target):
+        return None  # a group without a team is already a resolution error (NotATeam)
+
+    @staticmethod
+    def member_refusal(member, state):
+        if member.object_type in (None, 'user'):
+            return None
+        if state == 'absent':
+            return outcome(ABSENT)  # only users are in a team's roster
+        return refused('NotAUser', "'%s' is a %s: only users can be members of a team" % (member.ref, member.object_type))
+
+    def diff_label(self, pair, after=False):
+        role = self.role if after and pair.outcome is not None and pair.outcome.status == ADDED else pair.role
+        return '%s (%s)' % (pair.member_ref, role or 'member')
+
+    def _denied(self, target):
+        return "the app may not change the members of team '%s': it needs %s" % (target.display_name, ' or '.join(WRITE_PERMISSIONS))
+
+    def settle(self, client, pairs, state, check_mode, want_before):
+        resolved = [pair for pair in pairs if pair.target.id and pair.member_id]
+        rosters = self._read_rosters(client, resolved)
+        for pair in resolved:
+            roster, error = rosters[pair.target.id.lower()]
+            if error is not None:
+                if pair.outcome is None:
+                    pair.decide(read_failure(error))
+                continue
+            entry = roster.get(pair.member_id.lower())
+            pair.role = roster_role(entry) if entry is not None else None
+            pair.was_member = entry is not None
+        open_pairs = [pair for pair in pairs if pair.outcome is None]
+        if state == 'absent':
+            self._guard_owners(open_pairs, rosters)
+        else:
+            self._keep_present(open_pairs)
+        open_pairs = [pair for pair in open_pairs if pair.outcome is None]
+        if not open_pairs:
+            return
+        if check_mode:
+            self._predict(client, open_pairs, state, rosters)
+        else:
+            self._write(client, open_pairs, state)
+
+    # -- the plan -----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _read_rosters(client, pairs):
+        """``{team id: ({user id: conversationMember}, None) or (None, GraphError)}``, each team read once."""
+        team_ids = list(dict.fromkeys(pair.target.id.lower() for pair in pairs))
+        reads = read_collections(client, [GraphRequest('GET', '/teams/%s/members' % object_id_segment(team_id)) for team_id in team_ids])
+        rosters = {}
+        for team_id, (items, error) in zip(team_ids, reads):
+            if error is not None:
+                rosters[team_id] = (None, error)
+            else:
+                rosters[team_id] = ({str(item['userId']).lower(): item for item in items if isinstance(item, dict) and item.get('userId')}, None)
+        return rosters
+
+    def _guard_owners(self, pairs, rosters):
+        """Refuse to remove every owner of a team: Teams will not do it, and an ownerless team has nobody to manage it."""
+        if self.allow_ownerless:
+            return
+        by_team = {}
+        for pair in pairs:
+            by_team.setdefault(pair.target.id.lower(), []).append(pair)
+        for team_id, team_pairs in by_team.items():
+            roster = rosters[team_id][0] or {}
+            owners = {user_id for user_id, item in roster.items() if roster_role(item) == 'owner'}
+            leaving = [pair for pair in team_pairs if pair.member_id.lower() in owners]
+            if owners and owners <= {pair.member_id.lower() for pair in leaving}:
+                names = ', '.join(pair.member_ref for pair in leaving)
+                for pair in leaving:
+                    pair.decide(refused('LastOwner', "%s (team '%s' has no owner other than %s); or set allow_ownerless: true to send the removal anyway"
+                                        % (NO_OWNER, pair.target.display_name, names)))
+
+    def _keep_present(self, pairs):
+        """Already in the team with the role asked for (an owner is a member too): nothing to send."""
+        for pair in pairs:
+            if pair.was_member and (self.role == 'member' or pair.role == 'owner'):
+                pair.decide(outcome(PRESENT))
+
+    def _predict(self, client, pairs, state, rosters):
+        granted = granted_permissions(client)
+        owners_left = {}
+        for pair in pairs:
+            team_id = pair.target.id.lower()
+            roster = rosters[team_id][0] or {}
+            entry = roster.get(pair.member_id.lower())
+            denial = denied_prediction(granted, WRITE_PERMISSIONS, self._denied(pair.target))
+            if denial:
+                pair.decide(denial)
+            elif state == 'absent' and not pair.was_member:
+                pair.decide(outcome(ABSENT))
+            elif state == 'absent' and pair.role == 'owner':
+                # Reached only with allow_ownerless: Teams removes owners in turn and refuses the last one.
+                left = owners_left.setdefault(team_id, sum(1 for item in roster.values() if roster_role(item) == 'owner'))
+                if left <= 1:
+                    pair.decide(outcome(FAILED, {'status': 400, 'code': 'BadRequest', 'request_id': None,
+                                                 'message': 'Teams refuses to remove the last owner of a team (predicted)'}))
+                else:
+                    owners_left[team_id] = left - 1
+                    pair.decide(outcome(REMOVED))
+            elif state == 'absent':
+                pair.decide(outcome(REMOVED))
+            elif self.role == 'owner' and _is_guest(pair, entry):
+                pair.decide(outcome(FAILED, {'status': 400, 'code': 'BadRequest', 'request_id': None,
+                                             'message': 'a guest cannot be an owner of a team (predicted; Teams refuses it)'}))
+            else:
+                pair.decide(outcome(ADDED))
+
+    # -- the real run -------------------------------------------------------------------------------
+
+    def _write(self, client, pairs, state):
+        action = 'remove' if state == 'absent' else 'add'
+        roles = None if state == 'absent' else (['owner'] if self.role == 'owner' else [])
+        chunks = []
+        by_team = {}
+        for pair in pairs:
+            by_team.setdefault(pair.target.id.lower(), []).append(pair)
+        for team_id, team_pairs in by_team.items():
+            for start in range(0, len(team_pairs), TEAMS_CHUNK):
+                chunks.append((team_id, team_pairs[start:start + TEAMS_CHUNK]))
+        requests = [GraphRequest('POST', '/teams/%s/members/%s' % (object_id_segment(team_id), action),
+                                 body={'values': [member_value(client, pair.member_id, roles) for pair in chunk]})
+                    for team_id, chunk in chunks]
+        for (team_id, chunk), response in zip(chunks, client.batch(requests)):
+            outcomes = team_write_outcomes(response, [pair.member_id for pair in chunk], state, denied=self._denied(chunk[0].target))
+            for pair in chunk:
+                pair.decide(outcomes[pair.member_id])

@@ -1,0 +1,161 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the entra.membership collection
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: teams_member
+short_description: Remove members from (or add them to) Microsoft Teams teams, 20 at a time
+version_added: 1.0.0
+description:
+  - Takes each of O(members) out of each of O(teams) (O(state=absent), the default) with Microsoft Graph's bulk action
+    C(POST /teams/{id}/members/remove), or puts them in (O(state=present)) with C(POST /teams/{id}/members/add), and reports
+    one result per team and member, with the member's role in the team before the change.
+  - At most 20 members go in one request (Graph's limit); the requests are sent together in C($batch), several at a time
+    (O(max_concurrency)), and a throttled request is retried on its own.
+  - Each team's member list is read once before any write. It gives each member's role, guards the team's owners (see
+    O(allow_ownerless)), and lets check mode predict exactly what a real run does.
+  - "Graph's answers are mapped member by member: C(204) means every member of the request was removed; in a C(207) answer
+    a result without error is V(removed), C(NotFound) is V(absent) (not in the team) and any other error is V(failed) with
+    Graph's message."
+  - A group that has no team, or a team that does not exist, fails its pairs; it is never reported V(absent).
+  - A team is also a Microsoft 365 group; M(entra.membership.entra_group_member) changes the same membership through the
+    directory but does not guard owners.
+author:
+  - Contributors to the entra.membership collection
+options:
+  teams:
+    description:
+      - The teams, each the object id (GUID) of the team's group or the exact display name of a group that has a team.
+      - A display name must match exactly one such group; otherwise the pairs of that team fail and nothing is sent to it.
+      - Giving the same team twice (for example by name and by id) is an error, raised before any write.
+    type: list
+    elements: str
+    required: true
+  role:
+    description:
+      - With O(state=present), the role the members get; V(member) when not set.
+      - V(owner) makes them owners, also when they are already members. A member asked for as V(member) who is an owner stays
+        an owner (reported V(present)).
+      - Teams does not let a guest be an owner; such a pair fails with Teams' message.
+      - Ignored, with a warning, with O(state=absent).
+    type: str
+    choices: [member, owner]
+  allow_ownerless:
+    description:
+      - With O(state=absent), removing every owner of a team fails those pairs with "the team would have no owner: add another
+        owner first", and no removal request is sent for them (the other members of the team are still removed).
+      - Set to V(true) to send such removals anyway and report what Teams answers (today Teams refuses to remove a team's last
+        owner, so the pair still fails, with Teams' own message).
+    type: bool
+    default: false
+extends_documentation_fragment:
+  - entra.membership.graph
+  - entra.membership.members
+notes:
+  - "Permissions: C(TeamMember.ReadWrite.All) to change members and read them; C(Group.Read.All) (or C(GroupMember.Read.All))
+    to resolve teams; C(User.Read.All) to resolve members."
+  - "The C(user@odata.bind) of each member names the Graph host of O(cloud) (for example C(https://graph.microsoft.us) for
+    V(usgov)), also when O(graph_endpoint) sends the requests elsewhere."
+  - Membership of private and shared channels is not team membership and is not changed by this module.
+  - See the collection's C(docs/teams.md).
+seealso:
+  - module: entra.membership.entra_group_member
+  - name: "Microsoft Graph: conversationMember: remove"
+    description: The bulk removal this module sends.
+    link: https://learn.microsoft.com/graph/api/conversationmembers-remove
+'''
+
+EXAMPLES = r'''
+- name: Take a leaver out of their teams
+  entra.membership.teams_member:
+    teams: [Project Falcon, Support Rotation]
+    members: [leaver@contoso.com]
+  register: teams_removal
+
+- name: Take 45 people out of one team (three requests of at most 20)
+  entra.membership.teams_member:
+    teams: [e4183b04-c9a2-417c-bde4-70e3ee46a6dc]
+    members: "{{ departing_users }}"
+
+- name: Restore the leaver, as owner where they were one
+  entra.membership.teams_member:
+    teams: ["{{ item.target.id }}"]
+    members: ["{{ item.member_id }}"]
+    state: present
+    role: "{{ item.role }}"
+  loop: "{{ teams_removal.results | selectattr('status', 'equalto', 'removed') }}"
+'''
+
+RETURN = r'''
+msg:
+  description: One line, for example V(teams_member: 3 removed, 1 failed across 2 teams).
+  returned: always
+  type: str
+summary:
+  description: How many pairs ended in each status; every status is a key.
+  returned: always
+  type: dict
+  sample: {removed: 3, added: 0, absent: 0, present: 0, failed: 1, skipped: 0}
+results:
+  description: One entry per team and member, in the order given (teams first, then members).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    target:
+      description: The team, C({id, display_name, type}) with C(type) V(team); what was given when it could not be resolved.
+      type: dict
+      sample: {id: e4183b04-c9a2-417c-bde4-70e3ee46a6dc, display_name: Project Falcon, type: team}
+    member:
+      description: The member as given.
+      type: str
+    member_id:
+      description: The member's object id; V(null) when it could not be resolved.
+      type: str
+    status:
+      description: V(removed), V(added), V(absent), V(present), V(failed) or V(skipped).
+      type: str
+    role:
+      description: The member's role in the team before the change, V(owner) or V(member); V(null) when it was not in the team.
+      type: str
+      sample: owner
+    error:
+      description: Why the pair failed, C({status, code, message, request_id}); V(null) otherwise.
+      type: dict
+    request_id:
+      description: Graph's request-id of the members/remove or members/add request that decided the status; V(null) when none was sent.
+      type: str
+check_mode:
+  description: Whether this was a check mode run.
+  returned: always
+  type: bool
+diff:
+  description: In diff mode, for each team, its members (with their role) before and after, limited to the members given.
+  returned: when diff mode is on
+  type: list
+  elements: dict
+'''
+
+from ansible_collections.entra.membership.plugins.module_utils._member_module import member_argument_spec, run_member_module
+from ansible_collections.entra.membership.plugins.module_utils._module import EntraModule
+from ansible_collections.entra.membership.plugins.module_utils._team_members import TeamMembers
+
+
+def main():
+    module = EntraModule(
+        argument_spec=member_argument_spec(
+            TeamMembers.option,
+            role=dict(type='str', choices=['member', 'owner']),
+            allow_ownerless=dict(type='bool', default=False),
+        ),
+        supports_check_mode=True,
+    )
+    run_member_module(module, 'teams_member', TeamMembers(module.params['role'], module.params['allow_ownerless']))
+
+
+if __name__ == '__main__':
+    main()
