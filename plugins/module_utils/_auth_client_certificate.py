@@ -10,27 +10,20 @@ FOR INTERNAL COLLECTION USE ONLY: this interface may change in any release.
 
 from __future__ import annotations
 
-import base64
 import re
-import threading
-import time
-import uuid
 
 from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.entra.membership.plugins.module_utils._errors import EntraConfigError
 
 try:
-    import jwt
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
-except ImportError:  # msal depends on PyJWT[crypto], so this only happens without msal too
+except ImportError:  # msal depends on cryptography, so this only happens without msal too
     HAS_CRYPTOGRAPHY = False
 else:
     HAS_CRYPTOGRAPHY = True
-
-ASSERTION_LIFETIME = 600  # seconds; a new assertion is signed for every token request
 
 _PEM_BLOCK = re.compile(r'-----BEGIN ([A-Z0-9 ]+)-----.+?-----END \1-----', re.S)
 
@@ -39,24 +32,16 @@ def _public_der(key):
     return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
-def _b64url(data):
-    return base64.urlsafe_b64encode(data).rstrip(b'=').decode('ascii')
-
-
 class ClientCertificateAuth:
     NAME = 'client certificate'
     USES_MSAL = True
 
     def __init__(self, settings):
         if not HAS_CRYPTOGRAPHY:
-            raise EntraConfigError(missing_required_lib('PyJWT and cryptography'))
+            raise EntraConfigError(missing_required_lib('cryptography'))
         self._path = settings.client_certificate_path
         self._password = settings.client_certificate_password
-        self._client_id = settings.client_id
-        self._audience = '%s/%s/oauth2/v2.0/token' % (settings.endpoints.authority_host, settings.tenant_id)
-        self._key, self._x5t, self.thumbprint = self._load()
-        self._signed = set()
-        self._lock = threading.Lock()
+        self._private_key_pem, self.thumbprint = self._load()
 
     def _fail(self, reason):
         return EntraConfigError("client_certificate_path '%s' %s" % (self._path, reason))
@@ -93,25 +78,14 @@ class ClientCertificateAuth:
                 break
         else:
             raise self._fail('holds no certificate for its private key')
-        sha1 = certificate.fingerprint(hashes.SHA1())  # nosec - x5t is the SHA-1 thumbprint by definition (RFC 7515)
-        return key, _b64url(sha1), sha1.hex().upper()
-
-    def _assertion(self):
-        # Signed here rather than by MSAL from a thumbprint: MSAL's x5t keeps base64 padding, and
-        # which header/algorithm it picks changed across versions; this is the RFC 7515 form
-        # (x5t = unpadded base64url SHA-1, RS256) that the identity platform documents.
-        now = int(time.time())
-        claims = {'aud': self._audience, 'iss': self._client_id, 'sub': self._client_id, 'jti': str(uuid.uuid4()),
-                  'nbf': now, 'iat': now, 'exp': now + ASSERTION_LIFETIME}
-        assertion = jwt.encode(claims, self._key, algorithm='RS256', headers={'x5t': self._x5t, 'typ': 'JWT'})
-        assertion = assertion.decode('ascii') if isinstance(assertion, bytes) else assertion
-        with self._lock:
-            self._signed.add(assertion)
-        return assertion
+        # MSAL signs the assertion (RS256, x5t) with the key handed over decrypted, so the
+        # password stays here and every MSAL version >= 1.24 takes the same input.
+        thumbprint = certificate.fingerprint(hashes.SHA1()).hex().upper()  # nosec - x5t is the SHA-1 thumbprint by definition
+        unencrypted = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        return unencrypted.decode('ascii'), thumbprint
 
     def msal_credential(self):
-        return {'client_assertion': self._assertion}
+        return {'private_key': self._private_key_pem, 'thumbprint': self.thumbprint}
 
     def secrets(self):
-        with self._lock:
-            return tuple(value for value in (self._password,) if value) + tuple(self._signed)
+        return tuple(value for value in (self._password, self._private_key_pem) if value)
