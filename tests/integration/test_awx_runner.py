@@ -1,0 +1,337 @@
+"""AWX jobs of `playbooks/offboard.yml`, reproduced with ansible-runner against the Graph simulator.
+
+AWX runs a job by laying out a private data directory (`project/`, `inventory/hosts`,
+`env/envvars`, `env/extravars`, `env/cmdline`, credential files under `env/`) and handing it to
+ansible-runner. These tests build that directory exactly as AWX would for the job template that
+docs/awx.md describes: the environment of credential route (a) (AWX's built-in "Microsoft Azure
+Resource Manager" credential) or route (b) (docs/awx/credential_type_entra_graph.yml, rendered
+by the same rules as AWX's injector), the extra vars of the survey in docs/awx/survey_offboard.json,
+and `--check` for Job Type "Check". They read the results the way AWX shows them: from the
+runner's event stream and artifacts.
+
+The simulator's address and CA are "site settings" here (AWX: Settings > Jobs > Extra
+Environment Variables); a real job has no such variables and talks to Microsoft Graph.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import stat
+import sys
+import tempfile
+from types import SimpleNamespace
+
+import ansible_runner
+import pytest
+import yaml
+from jinja2 import StrictUndefined
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PLAYBOOK = "playbooks/offboard.yml"
+CREDENTIAL_TYPE_FILE = os.path.join(REPO_ROOT, "docs", "awx", "credential_type_entra_graph.yml")
+SURVEY_FILE = os.path.join(REPO_ROOT, "docs", "awx", "survey_offboard.json")
+
+MEMBER_MODULES = {"entra.membership.entra_group_member": "group",
+                  "entra.membership.entra_au_member": "administrative_unit",
+                  "entra.membership.teams_member": "team"}
+LEAVER = "leaver@contoso.com"
+# The leaver is this team's only owner: removing them is refused, so the survey keeps it.
+KEPT_TEAM = "Legacy Integrations"
+
+pytestmark = pytest.mark.playbook
+needs_playbook = pytest.mark.skipif(not os.path.isfile(os.path.join(REPO_ROOT, PLAYBOOK)), reason="playbooks/offboard.yml has not landed yet")
+
+
+# ---------------------------------------------------------------------------------------------
+# What AWX does with credentials and surveys, reduced to what a job of this collection sees.
+# ---------------------------------------------------------------------------------------------
+
+# AWX refuses these names in a custom credential type's env injector (awx ENV_BLOCKLIST).
+AWX_ENV_BLOCKLIST = {"VIRTUAL_ENV", "PATH", "PYTHONPATH", "JOB_ID", "INVENTORY_ID", "INVENTORY_SOURCE_ID", "INVENTORY_UPDATE_ID",
+                     "AD_HOC_COMMAND_ID", "REST_API_URL", "REST_API_TOKEN", "MAX_EVENT_RES", "CALLBACK_QUEUE", "CALLBACK_CONNECTION",
+                     "CACHE", "JOB_CALLBACK_DEBUG", "INVENTORY_HOSTVARS", "AWX_HOST", "PROJECT_REVISION", "SUPERVISOR_CONFIG_PATH"}
+# The keys an input field may have in every AWX version (newer ones also accept `default`).
+AWX_FIELD_KEYS = {"id", "label", "type", "help_text", "secret", "multiline", "format", "choices", "ask_at_runtime"}
+_AWX_NAME = re.compile(r"^[a-zA-Z_]+[a-zA-Z0-9_]*$")
+_AWX_FILE_TEMPLATE = re.compile(r"^template(\.[a-zA-Z_]+[a-zA-Z0-9_]*)?$")
+
+
+def azure_rm_environment(inputs):
+    """The environment AWX's built-in "Microsoft Azure Resource Manager" credential injects (awx-plugins' azure_rm injector)."""
+    env = {"AZURE_SUBSCRIPTION_ID": inputs.get("subscription", "")}
+    if inputs.get("client") and inputs.get("tenant"):
+        env.update(AZURE_CLIENT_ID=inputs["client"], AZURE_TENANT=inputs["tenant"], AZURE_SECRET=inputs.get("secret", ""))
+    else:
+        env.update(AZURE_AD_USER=inputs.get("username", ""), AZURE_PASSWORD=inputs.get("password", ""))
+    if "cloud_environment" in inputs:
+        env["AZURE_CLOUD_ENVIRONMENT"] = inputs["cloud_environment"]
+    return env
+
+
+def validate_credential_type(credential_type):
+    """The checks AWX makes when a custom credential type is saved; returns the problems found."""
+    problems = []
+    fields = credential_type["inputs"]["fields"]
+    ids = [field.get("id") for field in fields]
+    for field in fields:
+        problems += ["field %s: unknown key %s" % (field.get("id"), key) for key in set(field) - AWX_FIELD_KEYS]
+        if not _AWX_NAME.match(field.get("id", "")) or not field.get("label"):
+            problems.append("field %r needs a valid id and a label" % field)
+        if field.get("type", "string") not in ("string", "boolean"):
+            problems.append("field %s: type %s" % (field["id"], field["type"]))
+    if len(set(ids)) != len(ids) or "tower" in ids:
+        problems.append("field ids must be unique and not 'tower'")
+    problems += ["required %s is not a field" % name for name in credential_type["inputs"].get("required", []) if name not in ids]
+
+    injectors = credential_type["injectors"]
+    problems += ["unknown injector kind %s" % kind for kind in set(injectors) - {"file", "env", "extra_vars"}]
+    problems += ["bad file injector name %s" % name for name in injectors.get("file", {}) if not _AWX_FILE_TEMPLATE.match(name)]
+    for name, template in injectors.get("env", {}).items():
+        if not _AWX_NAME.match(name) or name.startswith("ANSIBLE_") or name in AWX_ENV_BLOCKLIST:
+            problems.append("env var %s is not allowed" % name)
+        if not template.isascii():
+            problems.append("env var %s: template is not ASCII" % name)
+
+    # Every template must render with every field defined (StrictUndefined), as AWX checks.
+    namespace = {field_id: "EXAMPLE" for field_id in ids}
+    names = [name.split(".", 1)[1] for name in injectors.get("file", {}) if "." in name]
+    namespace["tower"] = SimpleNamespace(filename=SimpleNamespace(**{name: "EXAMPLE_FILENAME" for name in names}))
+    strict = ImmutableSandboxedEnvironment(undefined=StrictUndefined)
+    for kind in ("file", "env", "extra_vars"):
+        for name, template in injectors.get(kind, {}).items():
+            try:
+                strict.from_string(template).render(**namespace)
+            except Exception as exc:  # pylint: disable=broad-exception-caught  # AWX reports any of them
+                problems.append("%s %s: %s" % (kind, name, exc))
+    return problems
+
+
+def custom_credential_environment(credential_type, inputs, private_data_dir):
+    """AWX's injection of a custom credential type: files under env/ first, then the env templates."""
+    sandbox = ImmutableSandboxedEnvironment()
+    namespace = {name: value for name, value in inputs.items() if value}
+    files = {}
+    for label, template in credential_type["injectors"].get("file", {}).items():
+        handle, path = tempfile.mkstemp(dir=os.path.join(private_data_dir, "env"))
+        with os.fdopen(handle, "w") as written:
+            written.write(sandbox.from_string(template).render(**namespace))
+        os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)
+        files[label.split(".", 1)[1]] = path
+    namespace["tower"] = SimpleNamespace(filename=SimpleNamespace(**files))
+    return {name: sandbox.from_string(template).render(**namespace) for name, template in credential_type["injectors"]["env"].items()}
+
+
+def survey_extra_vars(survey, answers):
+    """The extra vars AWX passes for survey answers, after its own checks (required, length, choices)."""
+    extra_vars = {}
+    for question in survey["spec"]:
+        variable = question["variable"]
+        if question["type"] == "multiselect":
+            choices = question["choices"].split("\n")
+            value = answers.get(variable, question["default"].split("\n"))
+            assert set(value) <= set(choices), "%s: %s not among %s" % (variable, value, choices)
+        else:
+            value = answers.get(variable, question["default"])
+            assert question["min"] <= len(value) <= question["max"], "%s: length out of bounds" % variable
+        if question["required"]:
+            assert value, "%s is required" % variable
+        if value or question["required"]:
+            extra_vars[variable] = value
+    return extra_vars
+
+
+def awx_job(tmp_path, env, extra_vars, check):
+    """Lay out a private data directory as AWX does for this job template and run it with ansible-runner."""
+    private_data_dir = tmp_path / "awx-job"
+    project = private_data_dir / "project"
+    # The project checkout: the collection's repository at the release tag (docs/awx.md, step 2).
+    shutil.copytree(os.path.join(REPO_ROOT, "playbooks"), project / "playbooks",
+                    ignore=shutil.ignore_patterns("reports", "__pycache__"))
+    (private_data_dir / "inventory").mkdir()
+    # AWX writes the inventory as an executable script that prints it as JSON.
+    hosts = private_data_dir / "inventory" / "hosts"
+    inventory = {"all": {"hosts": ["localhost"]},
+                 "_meta": {"hostvars": {"localhost": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}}}}
+    hosts.write_text("#! %s\nimport json\nprint(json.dumps(%r))\n" % (sys.executable, inventory))
+    hosts.chmod(0o700)
+    env_dir = private_data_dir / "env"
+    env_dir.mkdir(exist_ok=True)
+    (env_dir / "envvars").write_text(yaml.safe_dump(env))
+    (env_dir / "extravars").write_text(yaml.safe_dump(extra_vars))
+    if check:
+        (env_dir / "cmdline").write_text("--check")
+    return ansible_runner.run(private_data_dir=str(private_data_dir), playbook=PLAYBOOK, ident="1", quiet=True, timeout=600)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading a job the way AWX shows it
+# ---------------------------------------------------------------------------------------------
+
+def member_results(runner):
+    """(module kind, target display name, member) -> the result entry, from the job's events."""
+    results = {}
+    for event in runner.events:
+        data = event.get("event_data", {})
+        kind = MEMBER_MODULES.get(data.get("resolved_action"))
+        if kind and event["event"] in ("runner_on_ok", "runner_on_failed"):
+            for entry in data["res"].get("results", []):
+                assert entry["target"]["type"] == kind
+                results[(kind, entry["target"]["display_name"], entry["member"])] = entry
+    return results
+
+
+def play_recap(runner):
+    stats = [event["event_data"] for event in runner.events if event["event"] == "playbook_on_stats"]
+    assert len(stats) == 1
+    return {key: sum(stats[0].get(key, {}).values()) for key in ("ok", "changed", "failures", "dark", "skipped")}
+
+
+_TOKEN_LIKE = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.")
+
+
+def assert_no_secret_in_job_output(runner, private_data_dir, secrets):
+    shown = [("event %s" % event.get("counter"), json.dumps(event)) for event in runner.events]
+    shown.append(("stdout", runner.stdout.read()))
+    reports = os.path.join(private_data_dir, "project", "playbooks")
+    for directory, _dirs, files in os.walk(reports):
+        for name in files:
+            with open(os.path.join(directory, name), encoding="utf-8", errors="replace") as report:
+                shown.append((name, report.read()))
+    for where, text in shown:
+        for secret in secrets:
+            assert secret not in text, "a secret appears in %s" % where
+        assert not _TOKEN_LIKE.search(text), "an access token appears in %s" % where
+
+
+# ---------------------------------------------------------------------------------------------
+# The shipped AWX objects are what AWX accepts
+# ---------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def credential_type():
+    with open(CREDENTIAL_TYPE_FILE, encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+@pytest.fixture(scope="module")
+def survey():
+    with open(SURVEY_FILE, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def test_credential_type_is_accepted_by_awx_rules(credential_type):
+    assert credential_type["kind"] == "cloud"
+    assert validate_credential_type(credential_type) == []
+
+
+@needs_playbook
+def test_survey_asks_for_what_the_role_takes(survey):
+    variables = {question["variable"] for question in survey["spec"]}
+    assert {"offboard_users", "offboard_exclude_groups", "offboard_exclude_administrative_units",
+            "offboard_exclude_teams", "offboard_scopes"} == variables
+    with open(os.path.join(REPO_ROOT, "roles", "offboard", "meta", "argument_specs.yml"), encoding="utf-8") as handle:
+        role_options = yaml.safe_load(handle)["argument_specs"]["main"]["options"]
+    assert variables <= set(role_options), "survey variables the role does not take: %s" % sorted(variables - set(role_options))
+
+
+# ---------------------------------------------------------------------------------------------
+# The jobs
+# ---------------------------------------------------------------------------------------------
+
+def site_settings(sim):
+    """Extra environment of the AWX site: where "Microsoft Graph" is, for the simulator only."""
+    return {"ENTRA_GRAPH_ENDPOINT": sim.base_url, "AZURE_AUTHORITY_HOST": sim.base_url, "ENTRA_CA_PATH": sim.ca_path}
+
+
+def survey_answers():
+    return {"offboard_users": LEAVER + "\n", "offboard_exclude_teams": KEPT_TEAM}
+
+
+@needs_playbook
+def test_route_a_check_then_run(graphsim, tmp_path, survey):
+    """Azure RM credential: a Check job previews exactly what the Run job then does; nothing else changes."""
+    sim = graphsim
+    credentials = sim.credentials
+    env = {**site_settings(sim), **azure_rm_environment({
+        "subscription": "00000000-0000-0000-0000-000000000000", "client": credentials["client_id"],
+        "secret": credentials["client_secret"], "tenant": credentials["tenant_id"], "cloud_environment": "AzureCloud"})}
+    extra_vars = survey_extra_vars(survey, survey_answers())
+    leaver_id = sim.state.user_id(LEAVER)
+    before = sim.state.snapshot()
+
+    check = awx_job(tmp_path / "check", env, extra_vars, check=True)
+    assert check.status == "successful", check.stdout.read()
+    preview = member_results(check)
+    assert sim.log.writes() == [] and sim.state.snapshot() == before, "a Check job wrote to the tenant"
+    assert {kind for kind, _target, _member in preview} == set(MEMBER_MODULES.values())
+    assert all(entry["status"] == "removed" and entry["member_id"] == leaver_id for entry in preview.values())
+    assert play_recap(check)["changed"] >= 1 and play_recap(check)["failures"] == 0
+
+    run = awx_job(tmp_path / "run", env, extra_vars, check=False)
+    assert run.status == "successful", run.stdout.read()
+    done = member_results(run)
+    assert {key: entry["status"] for key, entry in done.items()} == {key: entry["status"] for key, entry in preview.items()}
+    for entry in done.values():
+        assert not sim.state.is_member(entry["target"]["id"], leaver_id), "%s still has the leaver" % entry["target"]
+    kept_team = sim.state.id_of("team", KEPT_TEAM)
+    assert sim.state.team_role(kept_team, leaver_id) == "owner", "the team the survey kept lost the leaver"
+    assert not any(target == KEPT_TEAM for _kind, target, _member in done)
+    recap = play_recap(run)
+    assert recap["changed"] >= 1 and recap["failures"] == 0 and recap["dark"] == 0
+
+    for runner, directory in ((check, tmp_path / "check" / "awx-job"), (run, tmp_path / "run" / "awx-job")):
+        assert_no_secret_in_job_output(runner, str(directory), [credentials["client_secret"]])
+    # What docs/awx.md warns about: ansible-runner's own record of the job holds the environment.
+    with open(tmp_path / "run" / "awx-job" / "artifacts" / "1" / "command", encoding="utf-8") as command:
+        assert json.load(command)["env"]["AZURE_SECRET"] == credentials["client_secret"]
+
+
+@needs_playbook
+def test_route_b_certificate_run(graphsim, tmp_path, credential_type, survey):
+    """The collection's credential type with a PEM certificate: AWX's file injector hands the modules its path."""
+    sim = graphsim
+    credentials = sim.credentials
+    with open(credentials["certificate_path"], encoding="utf-8") as pem:
+        certificate = pem.read()
+    private_data_dir = tmp_path / "run" / "awx-job"
+    (private_data_dir / "env").mkdir(parents=True)
+    injected = custom_credential_environment(credential_type, {
+        "tenant_id": credentials["tenant_id"], "client_id": credentials["client_id"], "client_secret": "",
+        "client_certificate": certificate, "client_certificate_password": "", "cloud": "global"}, str(private_data_dir))
+    assert injected["AZURE_CLIENT_SECRET"] == "" and os.path.dirname(injected["AZURE_CLIENT_CERTIFICATE_PATH"]) == str(private_data_dir / "env")
+    extra_vars = survey_extra_vars(survey, {**survey_answers(), "offboard_scopes": ["groups", "teams"]})
+    leaver_id = sim.state.user_id(LEAVER)
+
+    run = awx_job(tmp_path / "run", {**site_settings(sim), **injected}, extra_vars, check=False)
+    assert run.status == "successful", run.stdout.read()
+    done = member_results(run)
+    assert {kind for kind, _target, _member in done} == {"group", "team"}, "offboard_scopes from the survey was not honoured"
+    assert done and all(entry["status"] == "removed" for entry in done.values())
+    assert all(not sim.state.is_member(entry["target"]["id"], leaver_id) for entry in done.values())
+    token_requests = sim.log.filter(method="POST", path_re=r"/oauth2/v2\.0/token$")
+    assert token_requests and all(entry.body.get("client_assertion_type") for entry in token_requests), \
+        "the job did not authenticate with the certificate"
+    private_key = re.search(r"-----BEGIN [A-Z ]*PRIVATE KEY-----\n(.+?)\n", certificate).group(1)
+    assert_no_secret_in_job_output(run, str(private_data_dir), [private_key])
+
+
+@needs_playbook
+def test_route_b_secret_check(graphsim, tmp_path, credential_type, survey):
+    """The collection's credential type with a client secret: the empty certificate variables count as not set."""
+    sim = graphsim
+    credentials = sim.credentials
+    private_data_dir = tmp_path / "check" / "awx-job"
+    (private_data_dir / "env").mkdir(parents=True)
+    injected = custom_credential_environment(credential_type, {
+        "tenant_id": credentials["tenant_id"], "client_id": credentials["client_id"],
+        "client_secret": credentials["client_secret"]}, str(private_data_dir))
+    assert injected["AZURE_CLIENT_CERTIFICATE_PATH"] == "" and injected["ENTRA_CLOUD"] == "global"
+    before = sim.state.snapshot()
+
+    check = awx_job(tmp_path / "check", {**site_settings(sim), **injected}, survey_extra_vars(survey, survey_answers()), check=True)
+    assert check.status == "successful", check.stdout.read()
+    assert member_results(check) and sim.log.writes() == [] and sim.state.snapshot() == before
+    assert_no_secret_in_job_output(check, str(private_data_dir), [credentials["client_secret"]])
