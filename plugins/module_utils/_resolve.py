@@ -111,39 +111,49 @@ def _invalid(code, message):
     return GraphError(None, code, message)
 
 
+def _ask(client, queries):
+    order = list(queries)
+    return dict(zip(order, client.batch([queries[key] for key in order])))
+
+
 def resolve_members(client, refs):
-    """``{ref: Member}`` for every ref: GUIDs read as directory objects, UPNs as users, batched; duplicates asked once."""
+    """``{ref: Member}`` for every ref: ids and UPNs read as users, batched; duplicates asked once.
+
+    Users are read with User.Read.All. An id that is no user (a nested group, a service
+    principal, a device) is read as a directory object in a second round, which needs
+    Directory.Read.All; without it that member gets a 403 error, never a silent "absent".
+    """
     members = {}
     queries = {}      # fold key -> GraphRequest
     keys = {}         # ref -> fold key
     for ref in refs:
         if ref in members or ref in keys:
             continue
-        if is_object_id(ref):
-            key = ref.lower()
-            # A member may be a group, device or service principal, not only a user.
-            request = GraphRequest('GET', '/directoryObjects/%s' % key)
-        else:
-            problem = upn_problem(ref) if isinstance(ref, str) and '@' in ref else (
-                'it is neither an object id (GUID) nor a user principal name (which contains @)')
-            if problem:
-                members[ref] = Member(ref, error=_invalid('InvalidMemberReference', "member '%s' is not valid: %s" % (ref, problem)))
-                continue
-            key = ref.lower()  # UPNs compare case-insensitively
-            request = GraphRequest('GET', user_path(ref), params={'$select': USER_SELECT})
-        keys[ref] = key
-        queries.setdefault(key, request)
-    order = list(queries)
-    answers = dict(zip(order, client.batch([queries[key] for key in order])))
+        problem = upn_problem(ref) if isinstance(ref, str) and '@' in ref else (
+            None if is_object_id(ref) else 'it is neither an object id (GUID) nor a user principal name (which contains @)')
+        if problem:
+            members[ref] = Member(ref, error=_invalid('InvalidMemberReference', "member '%s' is not valid: %s" % (ref, problem)))
+            continue
+        keys[ref] = ref.lower()  # ids and UPNs compare case-insensitively
+        queries.setdefault(keys[ref], GraphRequest('GET', user_path(ref), params={'$select': USER_SELECT}))
+    answers = _ask(client, queries)
+    not_users = {key: GraphRequest('GET', '/directoryObjects/%s' % key) for key, response in answers.items()
+                 if response.status == 404 and is_object_id(key)}
+    answers.update(_ask(client, not_users))
     for ref, key in keys.items():
         response = answers[key]
         if response.ok and isinstance(response.body, dict) and response.body.get('id'):
             body = response.body
-            members[ref] = Member(ref, body['id'], body.get('userPrincipalName'), body.get('displayName'), True, None, _object_type(body) or 'user')
+            members[ref] = Member(ref, body['id'], body.get('userPrincipalName'), body.get('displayName'), True, None,
+                                  'user' if key not in not_users else _object_type(body))
         elif response.status == 404:
             members[ref] = Member(ref)
         else:
-            members[ref] = Member(ref, error=response.error or GraphError(response.status, 'InvalidResponse', 'no object in the answer'))
+            error = response.error or GraphError(response.status, 'InvalidResponse', 'no object in the answer')
+            if key in not_users and response.status == 403:
+                error = GraphError(403, error.code, "'%s' is not a user; reading other kinds of directory objects needs the "
+                                                    "Directory.Read.All permission (%s)" % (ref, error.message), error.request_id)
+            members[ref] = Member(ref, error=error)
     return {ref: members[ref] for ref in refs}
 
 
@@ -187,8 +197,7 @@ def resolve_targets(client, target_type, refs, select=None):
             request = GraphRequest('GET', collection, params={'$filter': 'displayName eq %s' % filter_literal(ref), '$select': fields})
         keys[ref] = key
         queries.setdefault(key, request)
-    order = list(queries)
-    answers = dict(zip(order, client.batch([queries[key] for key in order])))
+    answers = _ask(client, queries)
     for ref, key in keys.items():
         targets[ref] = _target(ref, key, answers[key], target_type, label)
     return {ref: targets[ref] for ref in refs}

@@ -53,10 +53,17 @@ def test_duplicates_are_asked_once_and_upns_ignore_case(graphsim):
     assert graphsim.log.count(in_batch=True) == 2 and graphsim.log.count(path_re=r"\$batch") == 1
 
 
+def test_user_ids_are_read_as_users(graphsim):
+    alan = graphsim.state.user_id("alan@contoso.com")
+    resolve_members(client_for(graphsim), [alan])
+    assert [entry.path for entry in graphsim.log.graph_requests()] == ["/v1.0/users/" + alan]  # User.Read.All is enough
+
+
 def test_a_group_id_as_member_is_found_as_a_group(graphsim):
     nested = graphsim.state.id_of("group", "Platform Engineers")
     member = resolve_members(client_for(graphsim), [nested])[nested]
-    assert member.found and member.object_type == "group" and member.upn is None
+    assert member.found and member.object_type == "group" and member.upn is None and member.id == nested
+    assert [entry.path for entry in graphsim.log.graph_requests()] == ["/v1.0/users/" + nested, "/v1.0/directoryObjects/" + nested]
 
 
 def test_upn_with_a_quote(odd_tenant):
@@ -65,8 +72,6 @@ def test_upn_with_a_quote(odd_tenant):
     assert odd_tenant.log.filter(path_re=r"^/v1\.0/users")[0].raw_path == "/v1.0/users('o''brien@contoso.com')"
 
 
-@pytest.mark.xfail(reason="graphsim answers GET /users('$svc@contoso.com') with 400 'Resource not found for the segment'; "
-                          "Graph documents this form for UPNs starting with '$'")
 def test_upn_starting_with_dollar(odd_tenant):
     member = resolve_members(client_for(odd_tenant), ["$svc@contoso.com"])["$svc@contoso.com"]
     assert odd_tenant.log.filter(path_re=r"^/v1\.0/users")[0].raw_path == "/v1.0/users('$svc@contoso.com')"
