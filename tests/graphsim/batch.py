@@ -6,7 +6,7 @@ import random
 import urllib.parse
 import uuid
 
-from .graph import VERSIONS, GraphError
+from .graph import VERSIONS, GraphError, bounded_list
 from .protocol import Call, Headers, Reply
 
 BATCH_LIMIT = 20
@@ -54,12 +54,7 @@ class Batch:
             body = call.json()
         except ValueError:
             body = None
-        steps = body.get("requests") if isinstance(body, dict) else None
-        if not isinstance(steps, list) or not steps:
-            raise GraphError(400, "BadRequest", "Invalid batch payload format.")
-        if len(steps) > BATCH_LIMIT:
-            raise GraphError(400, "BadRequest", f"Unable to process batch request: the number of requests ({len(steps)}) "
-                                                f"exceeds the limit of {BATCH_LIMIT}.")
+        steps = bounded_list(body, "requests", BATCH_LIMIT, "Invalid batch payload format.")
         seen = set()
         for step in steps:
             if not isinstance(step, dict) or not all(isinstance(step.get(k), str) and step.get(k) for k in ("id", "method", "url")):

@@ -84,6 +84,16 @@ class GraphError(Exception):
         self.status, self.code, self.message, self.headers = status, code, message, headers or {}
 
 
+def bounded_list(body, key: str, limit: int, missing_message: str) -> list:
+    """``body[key]`` as a non-empty list of at most ``limit`` items (Teams bulk values, $batch requests), else 400."""
+    items = body.get(key) if isinstance(body, dict) else None
+    if not isinstance(items, list) or not items:
+        raise GraphError(400, "BadRequest", missing_message)
+    if len(items) > limit:
+        raise GraphError(400, "BadRequest", f"The number of {key} in the request ({len(items)}) exceeds the maximum of {limit}.")
+    return items
+
+
 def error_body(exc: GraphError, request_id: str, client_request_id: str | None) -> dict:
     """Graph's error envelope (concepts/errors.md); without a client-request-id Graph repeats the request-id."""
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
@@ -96,13 +106,17 @@ _KEY_SEGMENT = re.compile(r"^(?P<name>[A-Za-z]+)\('(?P<key>(?:[^']|'')*)'\)$")
 _BIND_PATH = re.compile(r"^/(?P<version>v1\.0|beta)/(?P<collection>[A-Za-z]+)(?:/(?P<id>[^/()]+)|\('(?P<key>(?:[^']|'')*)'\))/?$")
 
 
+class KeySegment(str):
+    """A key written in parentheses (``users('$x@y')``): never an OData system segment, even when it starts with ``$``."""
+
+
 def split_segments(path: str) -> list:
     """Path segments after the version, with ``users('x')`` read as ``users``, ``x``."""
     segments = []
     for segment in path.strip("/").split("/"):
         match = _KEY_SEGMENT.match(segment)
         if match:
-            segments += [match["name"], match["key"].replace("''", "'")]
+            segments += [match["name"], KeySegment(match["key"].replace("''", "'"))]
         elif segment:
             segments.append(segment)
     return segments
@@ -213,7 +227,8 @@ class Graph:
             params = {}
             for want, got in zip(pattern, segments):
                 if want.startswith("{"):
-                    if got.startswith("$") and want != "{cast}":
+                    # A bare segment starting with '$' is an OData system segment ($ref, $count), not a key.
+                    if got.startswith("$") and not isinstance(got, KeySegment):
                         break
                     params[want[1:-1]] = got
                 elif want.lower() != got.lower():
@@ -377,7 +392,7 @@ class Graph:
                 records.append((kind, record))
         if "$filter" in ctx.query:
             properties = set().union(*(TYPE_PROPERTIES[k] for k in kinds))
-            kept = {id_(r) for r in self._filter(ctx, [r for _, r in records], properties, "DirectoryObject", advanced_only=True)}
+            kept = {r["id"] for r in self._filter(ctx, [r for _, r in records], properties, "DirectoryObject", advanced_only=True)}
             records = [(k, r) for k, r in records if r["id"] in kept]
         items = [self._render(ctx, kind, record, select, typed=True) for kind, record in records]
         return self._page(ctx, items, context)
@@ -450,7 +465,7 @@ class Graph:
         records = [(k, r) for k, r in records if k in kinds]
         if "$filter" in ctx.query:
             properties = set().union(*(TYPE_PROPERTIES[k] for k in kinds))
-            kept = {id_(r) for r in self._filter(ctx, [r for _, r in records], properties, "DirectoryObject", advanced_only=True)}
+            kept = {r["id"] for r in self._filter(ctx, [r for _, r in records], properties, "DirectoryObject", advanced_only=True)}
             records = [(k, r) for k, r in records if r["id"] in kept]
         items = [self._render(ctx, k, r, select, typed=True) for k, r in records]
         return self._page(ctx, items, "directoryObjects" + (f"/{cast}" if cast else ""))
@@ -599,13 +614,8 @@ class Graph:
         return self._page(ctx, items, f"teams('{id}')/members")
 
     def _team_values(self, ctx: Context) -> list:
-        body = self._json_body(ctx)
-        values = body.get("values") if isinstance(body, dict) else None
-        if not isinstance(values, list) or not values:
-            raise GraphError(400, "BadRequest", "The request body must contain a non-empty 'values' collection.")
-        if len(values) > TEAMS_BATCH_LIMIT:
-            raise GraphError(400, "BadRequest", f"The number of values in the request ({len(values)}) exceeds the maximum "
-                                                f"of {TEAMS_BATCH_LIMIT}.")
+        values = bounded_list(self._json_body(ctx), "values", TEAMS_BATCH_LIMIT,
+                              "The request body must contain a non-empty 'values' collection.")
         parsed = []
         for value in values:
             if not isinstance(value, dict) or value.get("@odata.type", "").lstrip("#") != "microsoft.graph.aadUserConversationMember":
@@ -633,52 +643,47 @@ class Graph:
             return Reply(all_ok_status, body if all_ok_status != 204 else None)
         return Reply(207, body)
 
-    def team_remove(self, ctx: Context, id: str) -> Reply:  # noqa: A002
-        """Seed 004: 204 when every member was removed, else 207 with one result per user."""
+    def _team_write(self, ctx: Context, team_id: str, apply_one, all_ok_status: int) -> Reply:
+        """Run ``apply_one(state, ref, roles) -> (userId, error)`` for each value; 207 when any failed."""
         ctx.require(WRITE_TEAM_MEMBERS)
-        self._team(id)
+        self._team(team_id)
         values = self._team_values(ctx)
         state = self.sim.state
-        results = []
         with state.lock:
-            for ref, _ in values:
-                user = state.find_user(ref)
-                if user is None or not state.is_member(id, user["id"]):
-                    results.append((user["id"] if user else ref, dict(TEAMS_NOT_FOUND)))
-                    continue
-                owners = state.owners_of(id)
-                if user["id"] in owners and len(owners) == 1:
-                    results.append((user["id"], {"code": "BadRequest", "message": LAST_OWNER}))
-                    continue
-                state.remove_member(id, user["id"])
-                results.append((user["id"], None))
-        return self._team_results(self._context_url(ctx, "Collection(microsoft.graph.aadUserConversationMemberResult)"),
-                                  results, 204)
+            results = [apply_one(state, ref, roles) for ref, roles in values]
+        body = {
+            "@odata.context": self._context_url(ctx, "Collection(microsoft.graph.aadUserConversationMemberResult)"),
+            "value": [{"@odata.type": "#microsoft.graph.aadUserConversationMemberResult", "userId": user_id, "error": error}
+                      for user_id, error in results],
+        }
+        if any(error is not None for _, error in results):
+            return Reply(207, body)
+        return Reply(all_ok_status, body if all_ok_status != 204 else None)
+
+    def team_remove(self, ctx: Context, id: str) -> Reply:  # noqa: A002
+        """Seed 004: 204 when every member was removed, else 207 with one result per user."""
+        def remove(state, ref, _roles):
+            user = state.find_user(ref)
+            if user is None or not state.is_member(id, user["id"]):
+                return (user["id"] if user else ref), dict(TEAMS_NOT_FOUND)
+            owners = state.owners_of(id)
+            if user["id"] in owners and len(owners) == 1:
+                return user["id"], {"code": "BadRequest", "message": LAST_OWNER}
+            state.remove_member(id, user["id"])
+            return user["id"], None
+        return self._team_write(ctx, id, remove, 204)
 
     def team_add(self, ctx: Context, id: str) -> Reply:  # noqa: A002
         """200 when every member was added (or already was one), else 207; ``roles: ["owner"]`` also makes an owner."""
-        ctx.require(WRITE_TEAM_MEMBERS)
-        self._team(id)
-        values = self._team_values(ctx)
-        state = self.sim.state
-        results = []
-        with state.lock:
-            for ref, roles in values:
-                user = state.find_user(ref)
-                if user is None:
-                    results.append((ref, dict(TEAMS_NOT_FOUND)))
-                    continue
-                if "owner" in roles and user["userType"] == "Guest":
-                    results.append((user["id"], {"code": "BadRequest", "message": GUEST_OWNER}))
-                    continue
-                if not state.is_member(id, user["id"]):
-                    state.add_member(id, user["id"])
-                if "owner" in roles:
-                    state.add_owner(id, user["id"])
-                results.append((user["id"], None))
-        return self._team_results(self._context_url(ctx, "Collection(microsoft.graph.aadUserConversationMemberResult)"),
-                                  results, 200)
-
-
-def id_(record: dict) -> str:
-    return record["id"]
+        def add(state, ref, roles):
+            user = state.find_user(ref)
+            if user is None:
+                return ref, dict(TEAMS_NOT_FOUND)
+            if "owner" in roles and user["userType"] == "Guest":
+                return user["id"], {"code": "BadRequest", "message": GUEST_OWNER}
+            if not state.is_member(id, user["id"]):
+                state.add_member(id, user["id"])
+            if "owner" in roles:
+                state.add_owner(id, user["id"])
+            return user["id"], None
+        return self._team_write(ctx, id, add, 200)

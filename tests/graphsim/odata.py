@@ -88,19 +88,17 @@ class _Parser:
         return token
 
     def _or(self):
-        node = self._and()
-        while self._peek("or"):
-            self.index += 1
-            left, right = node, self._and()
-            node = (lambda l, r: lambda obj: l(obj) or r(obj))(left, right)
-        return node
+        return self._chain("or", self._and, lambda left, right: lambda obj: left(obj) or right(obj))
 
     def _and(self):
-        node = self._not()
-        while self._peek("and"):
+        return self._chain("and", self._not, lambda left, right: lambda obj: left(obj) and right(obj))
+
+    def _chain(self, keyword, operand, combine):
+        """``operand (keyword operand)*``, left-associative."""
+        node = operand()
+        while self._peek(keyword):
             self.index += 1
-            left, right = node, self._not()
-            node = (lambda l, r: lambda obj: l(obj) and r(obj))(left, right)
+            node = combine(node, operand())
         return node
 
     def _not(self):

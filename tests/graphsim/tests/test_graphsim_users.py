@@ -127,3 +127,20 @@ def test_unknown_segments_and_methods(api):
     assert_graph_error(api.get("/frobnicate/1"), 400, "BadRequest", "Resource not found for the segment 'frobnicate'.")
     assert_graph_error(api.request("PATCH", f"/users/{LEAVER}/memberOf"), 405, "Request_BadRequest",
                        "Specified HTTP method is not allowed for the request target.")
+
+
+def test_upn_starting_with_dollar_needs_the_key_form(sim, api):
+    spec_user = "$svc-backup@contoso.com"
+    assert_graph_error(api.get(f"/users/{spec_user}"), 400, "BadRequest")
+    assert_graph_error(api.get(f"/users('{spec_user}')"), 404, "Request_ResourceNotFound")
+
+
+def test_the_log_never_holds_a_token_or_secret(sim, api):
+    secret = sim.credentials["client_secret"]
+    token = api.session.headers["Authorization"].split()[1]
+    group = sim.state.id_of("group", "Finance Approvers")
+    api.post(f"/groups/{group}/members/$ref", json={"@odata.id": f"https://graph.microsoft.com/v1.0/directoryObjects/{sim.state.user_id(LEAVER)}",
+                                                    "client_secret": "leaked?"})
+    logged = repr(list(sim.log))
+    assert secret not in logged and token not in logged and "leaked?" not in logged
+    assert sim.log.writes()[-1].body["@odata.id"].endswith(sim.state.user_id(LEAVER))
