@@ -144,6 +144,9 @@ class Context:
             raise GraphError(403, "Authorization_RequestDenied", INSUFFICIENT_PRIVILEGES)
 
     def advanced_query(self) -> bool:
+        """``ConsistencyLevel: eventual`` + ``$count=true``, or a next page of such a query (its skiptoken remembers)."""
+        if "$skiptoken" in self.query and odata.skiptoken_is_advanced(self.query["$skiptoken"]):
+            return True
         return (self.call.headers.get("ConsistencyLevel", "").lower() == "eventual"
                 and self.query.get("$count", "").lower() == "true")
 
@@ -298,7 +301,7 @@ class Graph:
         body["value"] = items[offset:offset + size]
         if offset + size < len(items):
             query = {k: v for k, v in ctx.query.items() if k != "$skiptoken"}
-            query["$skiptoken"] = odata.encode_skiptoken(offset + size)
+            query["$skiptoken"] = odata.encode_skiptoken(offset + size, advanced=ctx.advanced_query())
             path = urllib.parse.quote(ctx.call.path, safe="/$'()@,:;=!*+")
             encoded = "&".join(f"{quote_query(k)}={quote_query(v)}" for k, v in query.items())
             body["@odata.nextLink"] = f"{self.sim.base_url}{path}?{encoded}"

@@ -196,16 +196,28 @@ def parse_select(text: str | None, properties, type_name: str):
     return names
 
 
-def encode_skiptoken(offset: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"offset": offset, "v": 1}).encode()).decode().rstrip("=")
+def encode_skiptoken(offset: int, advanced: bool = False) -> str:
+    data = {"offset": offset, "v": 1, "advanced": advanced}
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+
+def _skiptoken_data(token: str) -> dict:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        if int(data["offset"]) >= 0:
+            return data
+    except (ValueError, KeyError, TypeError):
+        pass
+    raise FilterError("Request_BadRequest", "Invalid value for '$skiptoken' query parameter.")
 
 
 def decode_skiptoken(token: str) -> int:
+    return int(_skiptoken_data(token)["offset"])
+
+
+def skiptoken_is_advanced(token: str) -> bool:
+    """Whether the first page was an advanced query: Graph's next pages do not need the ConsistencyLevel header again."""
     try:
-        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        offset = int(data["offset"])
-    except (ValueError, KeyError, TypeError):
-        raise FilterError("Request_BadRequest", "Invalid value for '$skiptoken' query parameter.") from None
-    if offset < 0:
-        raise FilterError("Request_BadRequest", "Invalid value for '$skiptoken' query parameter.")
-    return offset
+        return bool(_skiptoken_data(token).get("advanced"))
+    except FilterError:
+        return False

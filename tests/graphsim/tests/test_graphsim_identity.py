@@ -206,7 +206,8 @@ def test_graph_401_for_missing_expired_and_foreign_tokens(graphsim):
     graphsim.clock.advance(61)
     expired = GraphApi(graphsim, token=short).get(f"/users/{LEAVER}")
     assert (expired.status_code, expired.json()["error"]["message"]) == (401, "Access token has expired or is not yet valid.")
-    forged = jwt.encode({"aud": "https://graph.microsoft.com", "exp": time.time() + 600}, "an-hmac-key-that-graphsim-never-issued-tokens-with", algorithm="HS256")
+    forged = jwt.encode({"aud": "https://graph.microsoft.com", "exp": time.time() + 600},
+                        "an-hmac-key-that-graphsim-never-issued-tokens-with", algorithm="HS256")
     assert GraphApi(graphsim, token=forged).get(f"/users/{LEAVER}").json()["error"]["message"] == "Access token validation failure."
     assert GraphApi(graphsim, token="opaque-garbage").get(f"/users/{LEAVER}").status_code == 401
     other_audience = graphsim.issue_token(resource="https://management.azure.com")

@@ -144,3 +144,11 @@ def test_the_log_never_holds_a_token_or_secret(sim, api):
     logged = repr(list(sim.log))
     assert secret not in logged and token not in logged and "leaked?" not in logged
     assert sim.log.writes()[-1].body["@odata.id"].endswith(sim.state.user_id(LEAVER))
+
+
+def test_directory_objects_by_id_are_typed(sim, api):
+    germany = sim.state.id_of("au", "Germany")
+    answer = api.get(f"/directoryObjects/{germany}").json()
+    assert (answer["@odata.type"], answer["displayName"]) == ("#microsoft.graph.administrativeUnit", "Germany")
+    assert api.get(f"/directoryObjects/{sim.state.user_id(LEAVER)}").json()["@odata.type"] == "#microsoft.graph.user"
+    assert_graph_error(api.get("/directoryObjects/00000000-0000-0000-0000-000000000000"), 404, "Request_ResourceNotFound")
