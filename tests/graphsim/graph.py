@@ -281,7 +281,23 @@ class Graph:
         except odata.FilterError as exc:
             raise GraphError(400, exc.code, str(exc)) from None
 
-    def _page(self, ctx: Context, items: list, context: str) -> Reply:
+    def _typed_page(self, ctx: Context, pairs: list, kinds: list, cast: str | None, context: str) -> Reply:
+        """A page of directory objects of mixed types, ``(kind, record)`` pairs: cast segment, $select, $filter, @odata.type."""
+        if cast is not None:
+            if CASTS.get(cast) not in kinds:
+                raise GraphError(400, "BadRequest", f"Resource not found for the segment '{cast}'.")
+            kinds = [CASTS[cast]]
+            context += f"/{cast}"
+        select = self._select(ctx, kinds)
+        pairs = [(kind, record) for kind, record in pairs if kind in kinds]
+        if "$filter" in ctx.query:
+            properties = set().union(*(TYPE_PROPERTIES[k] for k in kinds))
+            kept = {r["id"] for r in self._filter(ctx, [r for _, r in pairs], properties, "DirectoryObject", advanced_only=True)}
+            pairs = [(kind, record) for kind, record in pairs if record["id"] in kept]
+        return self._page(ctx, pairs, context, lambda pair: self._render(ctx, pair[0], pair[1], select, typed=True))
+
+    def _page(self, ctx: Context, items: list, context: str, render=None) -> Reply:
+        """One page of ``items`` (``render`` turns each item of the page into its JSON form)."""
         top = ctx.query.get("$top")
         size = self.sim.page_size
         if top is not None:
@@ -298,7 +314,7 @@ class Graph:
         body = {"@odata.context": self._context_url(ctx, context)}
         if count == "true":
             body["@odata.count"] = len(items)
-        body["value"] = items[offset:offset + size]
+        body["value"] = [render(item) if render else item for item in items[offset:offset + size]]
         if offset + size < len(items):
             query = {k: v for k, v in ctx.query.items() if k != "$skiptoken"}
             query["$skiptoken"] = odata.encode_skiptoken(offset + size, advanced=ctx.advanced_query())
@@ -339,7 +355,7 @@ class Graph:
             users = sorted(self.sim.state.users.values(), key=lambda u: u["userPrincipalName"].lower())
         users = self._filter(ctx, users, USER_PROPERTIES, "User")
         select = self._select(ctx, ["user"])
-        return self._page(ctx, [self._render(ctx, "user", u, select) for u in users], "users")
+        return self._page(ctx, users, "users", lambda user: self._render(ctx, "user", user, select))
 
     def get_user(self, ctx: Context, id: str) -> Reply:  # noqa: A002 - the Graph path parameter's name
         ctx.require(READ_USER)
@@ -382,31 +398,14 @@ class Graph:
     def _memberships(self, ctx: Context, id: str, cast: str | None, transitive: bool, context: str) -> Reply:  # noqa: A002
         ctx.require(READ_MEMBER_OF)
         user = self._user(id)
-        kinds = ["group", "administrativeUnit", "directoryRole"]
-        if cast is not None:
-            if cast not in CASTS or CASTS[cast] not in kinds:
-                raise GraphError(400, "BadRequest", f"Resource not found for the segment '{cast}'.")
-            kinds = [CASTS[cast]]
-        select = self._select(ctx, kinds)
-        records = []
-        for cid in self._containers_of(ctx, user["id"], transitive):
-            kind, record = self.sim.state.object(cid)
-            if kind in kinds:
-                records.append((kind, record))
-        if "$filter" in ctx.query:
-            properties = set().union(*(TYPE_PROPERTIES[k] for k in kinds))
-            kept = {r["id"] for r in self._filter(ctx, [r for _, r in records], properties, "DirectoryObject", advanced_only=True)}
-            records = [(k, r) for k, r in records if r["id"] in kept]
-        items = [self._render(ctx, kind, record, select, typed=True) for kind, record in records]
-        return self._page(ctx, items, context)
+        pairs = [self.sim.state.object(cid) for cid in self._containers_of(ctx, user["id"], transitive)]
+        return self._typed_page(ctx, pairs, ["group", "administrativeUnit", "directoryRole"], cast, context)
 
     def member_of(self, ctx: Context, id: str, cast: str | None = None) -> Reply:  # noqa: A002
-        suffix = f"/{cast}" if cast else ""
-        return self._memberships(ctx, id, cast, False, f"directoryObjects{suffix}")
+        return self._memberships(ctx, id, cast, False, "directoryObjects")
 
     def transitive_member_of(self, ctx: Context, id: str, cast: str | None = None) -> Reply:  # noqa: A002
-        suffix = f"/{cast}" if cast else ""
-        return self._memberships(ctx, id, cast, True, f"directoryObjects{suffix}")
+        return self._memberships(ctx, id, cast, True, "directoryObjects")
 
     def joined_teams(self, ctx: Context, id: str) -> Reply:  # noqa: A002
         ctx.require(READ_JOINED_TEAMS)
@@ -449,7 +448,7 @@ class Graph:
             records = sorted(self._store(kind).values(), key=lambda r: (r["displayName"].lower(), r["id"]))
         records = self._filter(ctx, records, TYPE_PROPERTIES[kind], "Group" if kind == "group" else "AdministrativeUnit")
         select = self._select(ctx, [kind])
-        return self._page(ctx, [self._render(ctx, kind, r, select) for r in records], self._collection(kind))
+        return self._page(ctx, records, self._collection(kind), lambda record: self._render(ctx, kind, record, select))
 
     def get_container(self, ctx: Context, id: str, kind: str) -> Reply:  # noqa: A002
         ctx.require(self._read_permission(kind))
@@ -458,20 +457,8 @@ class Graph:
     def list_members(self, ctx: Context, id: str, kind: str, cast: str | None = None) -> Reply:  # noqa: A002
         ctx.require(self._read_permission(kind))
         self._container(kind, id)
-        kinds = ["user", "group"]
-        if cast is not None:
-            if CASTS.get(cast) not in kinds:
-                raise GraphError(400, "BadRequest", f"Resource not found for the segment '{cast}'.")
-            kinds = [CASTS[cast]]
-        select = self._select(ctx, kinds)
-        records = [self.sim.state.object(mid) for mid in self.sim.state.visible_members(id)]
-        records = [(k, r) for k, r in records if k in kinds]
-        if "$filter" in ctx.query:
-            properties = set().union(*(TYPE_PROPERTIES[k] for k in kinds))
-            kept = {r["id"] for r in self._filter(ctx, [r for _, r in records], properties, "DirectoryObject", advanced_only=True)}
-            records = [(k, r) for k, r in records if r["id"] in kept]
-        items = [self._render(ctx, k, r, select, typed=True) for k, r in records]
-        return self._page(ctx, items, "directoryObjects" + (f"/{cast}" if cast else ""))
+        pairs = [self.sim.state.object(mid) for mid in self.sim.state.visible_members(id)]
+        return self._typed_page(ctx, pairs, ["user", "group"], cast, "directoryObjects")
 
     def list_owners(self, ctx: Context, id: str, kind: str) -> Reply:  # noqa: A002
         ctx.require(self._read_permission(kind))
