@@ -25,6 +25,7 @@ from ansible_collections.entra.membership.plugins.module_utils._clouds import (
     resolve_endpoints,
 )
 from ansible_collections.entra.membership.plugins.module_utils._errors import EntraConfigError
+from ansible_collections.entra.membership.plugins.module_utils._resolve import is_object_id
 
 
 def env_fallback(*names):
@@ -64,7 +65,6 @@ CREDENTIAL_OPTIONS = ('client_secret', 'client_certificate_path', 'federated_tok
 SECRET_OPTIONS = tuple(name for name, spec in ARGSPEC.items() if spec.get('no_log'))
 MAX_CONCURRENCY_LIMIT = 16
 
-_GUID = re.compile(r'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$')
 _TENANT = re.compile(r'^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252}[A-Za-z0-9])?$')  # a GUID or a verified domain
 
 
@@ -183,7 +183,7 @@ def connection_settings(params, explicit=None):
                 raise EntraConfigError('%s is required with %s' % (describe(option), credential))
         if not _TENANT.match(params['tenant_id']):
             raise EntraConfigError("tenant_id must be a tenant id (GUID) or a verified domain name, got '%s'" % params['tenant_id'])
-        if not _GUID.match(params['client_id']):
+        if not is_object_id(params['client_id']):
             raise EntraConfigError("client_id must be the application (client) id, a GUID, got '%s'" % params['client_id'])
 
     if credential == 'client_certificate_path':

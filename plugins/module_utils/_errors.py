@@ -53,7 +53,8 @@ def _reason_code(status):
     return reason.title().replace(' ', '').replace('-', '') if reason else 'HttpError%s' % status
 
 
-def _header(headers, name):
+def header_value(headers, name):
+    """A header's value, whatever the case of its name; None when absent."""
     for key, value in (headers or {}).items():
         if key.lower() == name:
             return value
@@ -96,7 +97,7 @@ class GraphError(Exception):
     @classmethod
     def from_response(cls, status, body, headers=None, request_id=None):
         """From an HTTP answer or a ``$batch`` item: a Graph error body, an OAuth error, HTML, text or nothing."""
-        request_id = request_id or _header(headers, 'request-id')
+        request_id = request_id or header_value(headers, 'request-id')
         if isinstance(body, (bytes, bytearray)):
             body = body.decode('utf-8', 'replace')
         if isinstance(body, str):

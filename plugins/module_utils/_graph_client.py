@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from urllib.parse import quote, urlsplit
 
-from ansible_collections.entra.membership.plugins.module_utils._errors import GraphError
+from ansible_collections.entra.membership.plugins.module_utils._errors import GraphError, header_value
 
 try:
     import requests
@@ -84,13 +84,6 @@ def encode_query(params):
 def key_literal(value):
     """An OData string key for a path: ``'value'`` with quotes doubled and URL-special characters encoded."""
     return "'%s'" % quote(str(value).replace("'", "''"), safe=_KEY_SAFE)
-
-
-def _header(headers, name):
-    for key, value in (headers or {}).items():
-        if key.lower() == name:
-            return value
-    return None
 
 
 @dataclass
@@ -303,7 +296,7 @@ class GraphClient:
                 return response
             attempt += 1
             throttled = response.status in RETRY_STATUSES
-            delay = parse_retry_after(_header(response.headers, 'retry-after')) if throttled else None
+            delay = parse_retry_after(header_value(response.headers, 'retry-after')) if throttled else None
             self._count(retries=1, throttled=1 if throttled else 0)
             self._wait(backoff_delay(attempt) if delay is None else delay)
 
@@ -375,7 +368,7 @@ class GraphClient:
                 if response.status in RETRY_STATUSES and item_attempts[index] < self.max_retries:
                     item_attempts[index] += 1
                     throttled.append(index)
-                    waits.append(parse_retry_after(_header(response.headers, 'retry-after')))
+                    waits.append(parse_retry_after(header_value(response.headers, 'retry-after')))
                 else:
                     done[index] = response
             if missing:
@@ -421,7 +414,7 @@ class GraphClient:
         except (TypeError, ValueError):
             return GraphResponse(None, headers, None, outer.request_id, outer.client_request_id,
                                  GraphError(None, 'InvalidBatchResponse', '$batch item without a status', outer.request_id))
-        request_id = _header(headers, 'request-id')
+        request_id = header_value(headers, 'request-id')
         response = _answer(status, headers, item.get('body'), request_id, outer.client_request_id)
         response.request_id = response.request_id or outer.request_id
         if response.error and not response.error.request_id:
