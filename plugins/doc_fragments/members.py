@@ -16,7 +16,7 @@ options:
       - Guests are given by their C(#EXT#) user principal name (for example V(vera_fabrikam.com#EXT#@contoso.onmicrosoft.com)) or their id.
       - Duplicates are folded, user principal names compared without case; a user given by both id and user principal name
         is handled once, under the first form given, with a warning.
-      - An empty list does nothing and reports RV(changed=false) without any request to Graph.
+      - An empty list does nothing and reports C(changed=false) without any request to Graph.
       - At most 10000 members in one task; split larger sets into several tasks.
       - A malformed id, an empty string or anything that is neither an id nor a user principal name fails the task,
         naming the value, before any request.

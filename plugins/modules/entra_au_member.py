@@ -14,14 +14,14 @@ description:
   - Takes each of O(members) (users, groups or devices) out of each of O(administrative_units) (O(state=absent), the default),
     or puts them in (O(state=present)), through Microsoft Graph's C(members/$ref), and reports one result per unit and member.
   - Plans first, then writes, exactly as M(entra.membership.entra_group_member) does, on the same engine; re-runs report
-    V(absent) (or V(present)) and RV(changed=false).
+    V(absent) (or V(present)) and C(changed=false).
   - "The path depends on O(api_version): V(v1.0) uses C(/directory/administrativeUnits/{id}/members/{member-id}/$ref),
     V(beta) uses C(/administrativeUnits/{id}/members/{member-id}/$ref). Without C(/$ref) Graph would delete the member
     object itself; the module never sends such a request."
   - Units with dynamic membership fail with "change the membershipRule", and restricted management administrative units fail
     saying that only administrators scoped to the unit can change them; nothing is sent to either.
 author:
-  - Contributors to the entra.membership collection
+  - Contributors to the entra.membership collection (@entra)
 options:
   administrative_units:
     description:
@@ -72,7 +72,7 @@ EXAMPLES = r'''
 
 RETURN = r'''
 msg:
-  description: One line, for example V(entra_au_member: 1 removed, 1 already absent across 2 administrative units).
+  description: "One line, for example V(entra_au_member: 1 removed, 1 already absent across 2 administrative units)."
   returned: always
   type: str
 summary:

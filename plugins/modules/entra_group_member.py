@@ -16,7 +16,7 @@ description:
   - Plans first, then writes. Every group and member is resolved (in C($batch) requests of 20) and each group's flags are read;
     only then are the writes sent, 20 to a C($batch), several C($batch) requests at a time (O(max_concurrency)).
   - Idempotent. A member that is not in a group is reported V(absent) (V(present) when adding one that is in it); a re-run
-    of a removal reports V(absent) everywhere and RV(changed=false).
+    of a removal reports V(absent) everywhere and C(changed=false).
   - Removal always uses C(DELETE /groups/{id}/members/{member-id}/$ref). Without C(/$ref) Graph would delete the member object
     itself, so the module never sends such a request; it never deletes a user, group or any other object.
   - Groups Graph does not let anyone change member by member fail, each with the reason and what to do instead, and nothing is
@@ -28,7 +28,7 @@ description:
   - A team is a Microsoft 365 group, so this module can take a user out of a team's group too; M(entra.membership.teams_member)
     does it through Teams, which also guards the team's last owner.
 author:
-  - Contributors to the entra.membership collection
+  - Contributors to the entra.membership collection (@entra)
 options:
   groups:
     description:
@@ -105,7 +105,7 @@ EXAMPLES = r'''
 
 RETURN = r'''
 msg:
-  description: One line, for example V(entra_group_member: 2 removed, 1 already absent, 1 failed across 2 groups).
+  description: "One line, for example V(entra_group_member: 2 removed, 1 already absent, 1 failed across 2 groups)."
   returned: always
   type: str
 summary:

@@ -25,7 +25,7 @@ description:
   - A team is also a Microsoft 365 group; M(entra.membership.entra_group_member) changes the same membership through the
     directory but does not guard owners.
 author:
-  - Contributors to the entra.membership collection
+  - Contributors to the entra.membership collection (@entra)
 options:
   teams:
     description:
@@ -46,8 +46,8 @@ options:
     choices: [member, owner]
   allow_ownerless:
     description:
-      - With O(state=absent), removing every owner of a team fails those pairs with "the team would have no owner: add another
-        owner first", and no removal request is sent for them (the other members of the team are still removed).
+      - "With O(state=absent), removing every owner of a team fails those pairs with C(the team would have no owner: add another
+        owner first), and no removal request is sent for them (the other members of the team are still removed)."
       - Set to V(true) to send such removals anyway and report what Teams answers (today Teams refuses to remove a team's last
         owner, so the pair still fails, with Teams' own message).
     type: bool
@@ -92,7 +92,7 @@ EXAMPLES = r'''
 
 RETURN = r'''
 msg:
-  description: One line, for example V(teams_member: 3 removed, 1 failed across 2 teams).
+  description: "One line, for example V(teams_member: 3 removed, 1 failed across 2 teams)."
   returned: always
   type: str
 summary:
