@@ -48,7 +48,7 @@ def main(argv=None) -> int:
                          token_lifetime=args.token_lifetime, latency=args.latency, seed=args.seed)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+        signal.signal(signum, lambda *_signal: stop.set())
     with sim:
         env = sim.environment()
         if args.env_file:

@@ -102,7 +102,7 @@ class Batch:
         elif body is not None and "Content-Type" not in headers:
             # concepts/json-batching.md: "When a body is included with the request, the headers object must contain a value for Content-Type."
             refusal = GraphError(400, "BadRequest", "Content-Type header must be specified for a request with a body.")
-        path, _, query = url.lstrip("/").partition("?")
+        path, _mark, query = url.lstrip("/").partition("?")
         raw_body = b"" if body is None else (body.encode() if isinstance(body, str) else json.dumps(body).encode())
         item = Call(
             method=step["method"].upper(),

@@ -60,7 +60,7 @@ def tenant(users: int = 10_000, big_group_members: int = 5_000, leaver_groups: i
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m graphsim.generate", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m graphsim.generate", description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--big-group-members", type=int, default=5_000)
     parser.add_argument("--leaver-groups", type=int, default=500)

@@ -250,7 +250,8 @@ class Graph:
 
     def _unknown_segment(self, version: str, segments: list) -> str:
         for depth in range(len(segments), 0, -1):
-            for _, pattern, _, _, versions in self.routes:
+            for route in self.routes:
+                pattern, versions = route[1], route[4]
                 if version in versions and len(pattern) >= depth and all(
                         want.startswith("{") or want.lower() == got.lower() for want, got in zip(pattern, segments[:depth])):
                     return segments[depth] if depth < len(segments) else segments[-1]
@@ -292,7 +293,7 @@ class Graph:
         pairs = [(kind, record) for kind, record in pairs if kind in kinds]
         if "$filter" in ctx.query:
             properties = set().union(*(TYPE_PROPERTIES[k] for k in kinds))
-            kept = {r["id"] for r in self._filter(ctx, [r for _, r in pairs], properties, "DirectoryObject", advanced_only=True)}
+            kept = {r["id"] for r in self._filter(ctx, [record for _kind, record in pairs], properties, "DirectoryObject", advanced_only=True)}
             pairs = [(kind, record) for kind, record in pairs if record["id"] in kept]
         return self._page(ctx, pairs, context, lambda pair: self._render(ctx, pair[0], pair[1], select, typed=True))
 
@@ -526,7 +527,7 @@ class Graph:
         """Seeds' Caution: without /$ref, an app allowed to manage the member's type deletes the member itself."""
         ctx.require(self._write_permission(kind))
         self._container(kind, id)
-        member_kind, _ = self.sim.state.object(member)
+        member_kind = self.sim.state.object(member)[0]
         if member_kind is None or not self.sim.state.is_member(id, member):
             raise _not_found(id)
         if not ctx.roles & DELETE_OBJECT[member_kind]:
@@ -622,17 +623,6 @@ class Graph:
             parsed.append((ref, roles))
         return parsed
 
-    @staticmethod
-    def _team_results(ctx_url: str, results: list, all_ok_status: int) -> Reply:
-        body = {
-            "@odata.context": ctx_url,
-            "value": [{"@odata.type": "#microsoft.graph.aadUserConversationMemberResult", "userId": user_id, "error": error}
-                      for user_id, error in results],
-        }
-        if all(error is None for _, error in results):
-            return Reply(all_ok_status, body if all_ok_status != 204 else None)
-        return Reply(207, body)
-
     def _team_write(self, ctx: Context, team_id: str, apply_one, all_ok_status: int) -> Reply:
         """Run ``apply_one(state, ref, roles) -> (userId, error)`` for each value; 207 when any failed."""
         ctx.require(WRITE_TEAM_MEMBERS)
@@ -646,7 +636,7 @@ class Graph:
             "value": [{"@odata.type": "#microsoft.graph.aadUserConversationMemberResult", "userId": user_id, "error": error}
                       for user_id, error in results],
         }
-        if any(error is not None for _, error in results):
+        if any(error is not None for _user_id, error in results):
             return Reply(207, body)
         return Reply(all_ok_status, body if all_ok_status != 204 else None)
 

@@ -147,7 +147,7 @@ class Identity:
         form = {k: v[-1] for k, v in urllib.parse.parse_qs(call.body.decode("utf-8", "replace"), keep_blank_values=True).items()}
         basic = call.headers.get("Authorization", "")
         if basic.lower().startswith("basic "):  # client_secret_basic
-            client_id, _, secret = base64.b64decode(basic[6:]).decode().partition(":")
+            client_id, _colon, secret = base64.b64decode(basic[6:]).decode().partition(":")
             form.setdefault("client_id", urllib.parse.unquote_plus(client_id))
             form.setdefault("client_secret", urllib.parse.unquote_plus(secret))
         call.log_body = {k: v for k, v in form.items() if k in ("grant_type", "client_id", "scope", "client_assertion_type")}
@@ -250,7 +250,7 @@ class Identity:
             raise IdentityError(401, "invalid_client", 700021,
                                 "Client assertion application identifier doesn't match 'client_id' parameter. "
                                 "Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials .")
-        audiences = {self.token_endpoint(name) for name in {tenant, tenant_id, self.sim.state.domain, self.sim.state.initial_domain}}
+        audiences = {self.token_endpoint(name) for name in (tenant, tenant_id, self.sim.state.domain, self.sim.state.initial_domain)}
         if claims.get("aud") not in audiences:
             raise IdentityError(401, "invalid_client", 700023,
                                 "Client assertion audience claim does not match Realm issuer. Review the documentation at "
@@ -341,4 +341,3 @@ class Identity:
         if claims.get("tid") != self.sim.state.tenant_id:
             return None, "Access token validation failure."
         return claims, None
-

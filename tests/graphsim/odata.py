@@ -138,7 +138,7 @@ class _Parser:
             test = str.startswith if lowered == "startswith" else str.endswith
             return lambda obj: isinstance(obj.get(prop), str) and test(obj[prop].lower(), str(value).lower())
         if "/" in token[1]:  # collection/any(x:x eq 'v')
-            prop, _, func = token[1].partition("/")
+            prop, _slash, func = token[1].partition("/")
             self._property((token[0], prop, token[2]))
             if func.lower() != "any":
                 raise _syntax(token[2], self.text)

@@ -334,7 +334,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self):
         sim = self.server.sim
         raw = self.path.split("#", 1)[0]  # a raw '#' starts a fragment: nothing after it is part of the request
-        raw_path, _, raw_query = raw.partition("?")
+        raw_path, _mark, raw_query = raw.partition("?")
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         headers = Headers(self.headers.items())
@@ -381,4 +381,3 @@ class _Handler(BaseHTTPRequestHandler):
             super().finish()
         except (OSError, ValueError):
             pass
-

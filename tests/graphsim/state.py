@@ -288,7 +288,7 @@ class TenantState:
     def delete_object(self, oid: str) -> str | None:
         """Delete a directory object and every membership it had; returns its type."""
         with self.lock:
-            kind, _ = self.object(oid)
+            kind = self.object(oid)[0]
             if kind is None:
                 return None
             {"user": self.users, "group": self.groups, "administrativeUnit": self.aus, "directoryRole": self.roles}[kind].pop(oid)
@@ -317,10 +317,10 @@ class TenantState:
     def visible_members(self, target_id: str) -> list:
         with self.lock:
             ids = set(self.memberships.get(target_id, ()))
-            for (tid, mid), (_, before) in self._pending.items():
+            for (tid, mid), (_reads_left, before) in self._pending.items():
                 if tid == target_id:
                     (ids.add if before else ids.discard)(mid)
-            return sorted(ids, key=lambda i: self._sort_key(i))
+            return sorted(ids, key=self._sort_key)
 
     def visible_containers_of(self, member_id: str) -> list:
         """Ids of the groups, AUs and roles a read sees ``member_id`` directly in."""

@@ -37,7 +37,7 @@ def test_batch_of_ref_deletes_answers_by_id_in_shuffled_order(sim, api):
 
 def test_batch_order_is_deterministic_by_seed(graphsim_factory):
     orders = []
-    for _ in range(2):
+    for _run in range(2):
         sim = graphsim_factory(seed=7)
         api = GraphApi(sim)
         answer = batch(api, [{"id": str(n), "method": "GET", "url": f"/users/{LEAVER}"} for n in range(10)])
@@ -139,11 +139,11 @@ def test_truncate_fault_carries_out_the_request_then_cuts_the_answer(sim, api):
 
 def test_fault_rates_are_deterministic_by_seed(graphsim_factory):
     patterns = []
-    for _ in range(2):
+    for _run in range(2):
         sim = graphsim_factory()
         sim.faults.add(429, rate=0.5, path_re=r"/users/", seed=42)
         api = GraphApi(sim)
-        patterns.append([api.get(f"/users/{LEAVER}").status_code for _ in range(12)])
+        patterns.append([api.get(f"/users/{LEAVER}").status_code for _request in range(12)])
     assert patterns[0] == patterns[1]
     assert set(patterns[0]) == {200, 429}
 

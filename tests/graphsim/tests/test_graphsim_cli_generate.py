@@ -81,7 +81,7 @@ def test_command_line_prints_env_writes_env_file_and_state_file(tmp_path):
         assert session.delete(f"{env['ENTRA_GRAPH_ENDPOINT']}/v1.0/groups/{legacy}/members/{leaver}/$ref").status_code == 204
     finally:
         process.send_signal(signal.SIGTERM)
-        stdout, _ = process.communicate(timeout=30)
+        stdout = process.communicate(timeout=30)[0]
     assert process.returncode == 0
     exports = [line for line in stdout.splitlines() if line.startswith("export ")]
     assert [line.split("=", 1)[0] for line in exports] == [f"export {name}" for name in env]

@@ -155,7 +155,7 @@ def test_add_refuses_guest_owner_and_unknown_user_per_member(sim, api):
 
 def test_bulk_limits_and_body_validation(sim, api):
     team = sim.state.id_of("team", "Sales EMEA")
-    users = [u for u in sim.state.users][:21]
+    users = list(sim.state.users)[:21]
     assert_graph_error(api.post(f"/teams/{team}/members/remove", json={"values": [bind(u) for u in users]}), 400, "BadRequest")
     assert sim.state.team_role(team, sim.state.user_id(LEAVER)) == "member"
     assert api.post(f"/teams/{team}/members/remove", json={"values": [bind(u) for u in users[:20]]}).status_code in (204, 207)
@@ -186,12 +186,12 @@ def test_eventual_consistency_delays_what_reads_see(sim, api):
     group = sim.state.id_of("group", "VPN Users")
     assert api.delete(f"/groups/{group}/members/{leaver}/$ref").status_code == 204
     assert not sim.state.is_member(group, leaver)  # the truth
-    seen = [leaver in {m["id"] for m in api.all_pages(f"/groups/{group}/members")} for _ in range(3)]
+    seen = [leaver in {m["id"] for m in api.all_pages(f"/groups/{group}/members")} for _read in range(3)]
     assert seen == [True, True, False]
     finance = sim.state.id_of("group", "Finance Approvers")
     body = {"@odata.id": f"https://graph.microsoft.com/v1.0/directoryObjects/{leaver}"}
     assert api.post(f"/groups/{finance}/members/$ref", json=body).status_code == 204
-    seen = ["Finance Approvers" in {g["displayName"] for g in api.all_pages(f"/users/{leaver}/memberOf")} for _ in range(3)]
+    seen = ["Finance Approvers" in {g["displayName"] for g in api.all_pages(f"/users/{leaver}/memberOf")} for _read in range(3)]
     assert seen == [False, False, True]
 
 
