@@ -107,5 +107,5 @@ def test_permission_predictions():
     assert denied.status == "failed" and "RoleManagement.ReadWrite.Directory" in denied.error["message"]
     assert GROUPS.predicted_denial({"GroupMember.ReadWrite.All"}, target()) is None
     assert "AdministrativeUnit.ReadWrite.All" in ADMINISTRATIVE_UNITS.predicted_denial({"AdministrativeUnit.Read.All"}, target()).error["message"]
-    assert denied_prediction(set(), ("A",), "why").error == {"status": 403, "code": "Authorization_RequestDenied",
-                                                              "message": "why (predicted from the permissions in the token)", "request_id": None}
+    expected = {"status": 403, "code": "Authorization_RequestDenied", "message": "why (predicted from the permissions in the token)", "request_id": None}
+    assert denied_prediction(set(), ("A",), "why").error == expected
