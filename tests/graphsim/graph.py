@@ -56,8 +56,11 @@ TYPE_PROPERTIES = {"user": USER_PROPERTIES, "group": GROUP_BETA_PROPERTIES, "adm
 JOINED_TEAM_PROPERTIES = ("id", "displayName", "description")
 CASTS = {"microsoft.graph.user": "user", "microsoft.graph.group": "group",
          "microsoft.graph.administrativeUnit": "administrativeUnit", "microsoft.graph.directoryRole": "directoryRole"}
+OTHER_DIRECTORY_TYPES = {"microsoft.graph.device", "microsoft.graph.servicePrincipal", "microsoft.graph.orgContact",
+                         "microsoft.graph.application"}
 MEMBER_COLLECTIONS = {"directoryObjects", "users", "groups", "devices", "servicePrincipals", "contacts", "orgContacts"}
 
+# concepts/json-batching.md (example answer, item 3): 403 Authorization_RequestDenied with this message.
 INSUFFICIENT_PRIVILEGES = "Insufficient privileges to complete the operation."
 # Messages Graph sends for membership writes; quoted in GRAPH-NOTES.md from production clients
 # (Canvas LMS lib/microsoft_sync, manicminer/hamilton msgraph/groups.go) and microsoft-graph-docs issues.
@@ -243,7 +246,7 @@ class Graph:
                 if kind:
                     params["kind"] = kind
                 return handler(ctx, **params)
-        if method_mismatch:
+        if method_mismatch:  # concepts/json-batching.md (example answer, item 4)
             raise GraphError(405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target.")
         unknown = self._unknown_segment(ctx.version, segments)
         raise GraphError(400, "BadRequest", f"Resource not found for the segment '{unknown}'.")
@@ -285,7 +288,11 @@ class Graph:
     def _typed_page(self, ctx: Context, pairs: list, kinds: list, cast: str | None, context: str) -> Reply:
         """A page of directory objects of mixed types, ``(kind, record)`` pairs: cast segment, $select, $filter, @odata.type."""
         if cast is not None:
-            if CASTS.get(cast) not in kinds:
+            if cast in OTHER_DIRECTORY_TYPES or (cast in CASTS and CASTS[cast] not in kinds):
+                # group-list-members.md: "An attempt to filter by an OData cast that represents an unsupported
+                # member type returns a 400 Bad Request error with the Request_UnsupportedQuery code."
+                raise GraphError(400, "Request_UnsupportedQuery", f"The type cast '{cast}' is not supported for this request.")
+            if cast not in CASTS:
                 raise GraphError(400, "BadRequest", f"Resource not found for the segment '{cast}'.")
             kinds = [CASTS[cast]]
             context += f"/{cast}"
@@ -457,9 +464,11 @@ class Graph:
 
     def list_members(self, ctx: Context, id: str, kind: str, cast: str | None = None) -> Reply:  # noqa: A002
         ctx.require(self._read_permission(kind))
-        self._container(kind, id)
+        record = self._container(kind, id)
         pairs = [self.sim.state.object(mid) for mid in self.sim.state.visible_members(id)]
-        return self._typed_page(ctx, pairs, ["user", "group"], cast, "directoryObjects")
+        # Microsoft 365 groups cannot have groups as members, so that cast is refused for them (group-list-members.md).
+        member_kinds = ["user"] if "Unified" in (record.get("groupTypes") or []) else ["user", "group"]
+        return self._typed_page(ctx, pairs, member_kinds, cast, "directoryObjects")
 
     def list_owners(self, ctx: Context, id: str, kind: str) -> Reply:  # noqa: A002
         ctx.require(self._read_permission(kind))

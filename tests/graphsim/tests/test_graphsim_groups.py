@@ -71,6 +71,10 @@ def test_members_are_typed_paged_and_castable(graphsim_factory):
     assert len(everything) == 4
     users = api.all_pages(f"/groups/{engineering}/members/microsoft.graph.user", params={"$select": "id,userPrincipalName"})
     assert len(users) == 3 and all(set(u) == {"@odata.type", "id", "userPrincipalName"} for u in users)
+    assert_graph_error(api.get(f"/groups/{engineering}/members/microsoft.graph.device"), 400, "Request_UnsupportedQuery")
+    assert_graph_error(api.get(f"/groups/{engineering}/members/microsoft.graph.nonsense"), 400, "BadRequest")
+    marketing = small.state.id_of("group", "Marketing")  # Microsoft 365 groups have no group members
+    assert_graph_error(api.get(f"/groups/{marketing}/members/microsoft.graph.group"), 400, "Request_UnsupportedQuery")
     owners = api.all_pages(f"/groups/{engineering}/owners")
     assert [o["userPrincipalName"] for o in owners] == ["ada@contoso.com"]
 

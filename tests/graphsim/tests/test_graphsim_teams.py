@@ -32,7 +32,8 @@ def test_member_of_casts_and_select(sim, api):
     assert all(set(g) == {"@odata.type", "id", "displayName", "groupTypes", "resourceProvisioningOptions"} for g in groups)
     units = api.all_pages(f"/users/{sim.state.user_id(LEAVER)}/memberOf/microsoft.graph.administrativeUnit")
     assert sorted(u["displayName"] for u in units) == ["All Users (dynamic)", "Executives", "Germany"]
-    assert_graph_error(api.get(f"/users/{LEAVER}/memberOf/microsoft.graph.device"), 400, "BadRequest")
+    assert_graph_error(api.get(f"/users/{LEAVER}/memberOf/microsoft.graph.device"), 400, "Request_UnsupportedQuery")
+    assert_graph_error(api.get(f"/users/{LEAVER}/memberOf/microsoft.graph.team"), 400, "BadRequest")
 
 
 def test_transitive_member_of_shows_residual_access(api):
