@@ -293,3 +293,11 @@ def test_empty_members_is_a_no_op(graphsim_session):
     assert result["rc"] == 0 and result["changed"] is False and result["results"] == []
     assert result["msg"] == "entra_group_member: nothing to do (no members given)"
     assert len(sim.log) == 0
+
+
+def test_replication_lag_answer_means_absent(graphsim_factory):
+    sim = graphsim_factory(replication_lag=True)
+    run(sim, groups=["VPN Users"], members=[LEAVER])
+    again = run(sim, groups=["VPN Users"], members=[LEAVER])
+    assert [entry["status"] for entry in again["results"]] == ["absent"] and again["changed"] is False
+    assert sim.log.writes()[-1].status == 400  # "One or more removed object references do not exist ..."

@@ -172,3 +172,11 @@ def test_bad_members_fail_before_any_request(graphsim_session, members):
     result = run(sim, teams=[FALCON], members=members)
     assert result["rc"] == 1 and result["msg"].startswith("members: '%s'" % members[0])
     assert len(sim.log) == 0
+
+
+def test_a_stale_roster_does_not_hide_graphs_answer(graphsim_factory):
+    sim = graphsim_factory(consistency_lag=50)
+    sim.state.remove_member(FALCON, ALEX)  # reads keep listing Alex for a while
+    result = run(sim, teams=[FALCON], members=[ALEX])
+    assert outcomes(result) == [("Project Falcon", ALEX, "absent", "member")]  # the roster said member; Teams said NotFound
+    assert sim.log.filter(method="POST", path_re=REMOVE)[0].status == 207
