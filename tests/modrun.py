@@ -43,6 +43,7 @@ def run_module(main, args, check_mode=False, diff=False):
     module_args["_ansible_check_mode"] = check_mode
     module_args["_ansible_diff"] = diff
     stdout = io.StringIO()
+    code = None
     with patch_module_args(module_args), contextlib.redirect_stdout(stdout):
         try:
             entry()

@@ -109,7 +109,7 @@ class _ConnectHandler(socketserver.StreamRequestHandler):
         sockets = [self.connection, upstream]
         try:
             while True:
-                readable, _, _ = select.select(sockets, [], [], 5)
+                readable = select.select(sockets, [], [], 5)[0]
                 if not readable:
                     return
                 for source in readable:

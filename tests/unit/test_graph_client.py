@@ -42,10 +42,10 @@ def test_retry_after_http_date():
 
 def test_backoff_grows_is_capped_and_jittered():
     rng = random.Random(1)
-    first = [backoff_delay(1, rng) for _ in range(50)]
+    first = [backoff_delay(1, rng) for _attempt in range(50)]
     assert all(0.5 <= delay <= 1.0 for delay in first) and len(set(first)) > 1
-    assert all(2.0 <= backoff_delay(3, rng) <= 4.0 for _ in range(20))
-    assert all(BACKOFF_CAP / 2 <= backoff_delay(30, rng) <= BACKOFF_CAP for _ in range(20))
+    assert all(2.0 <= backoff_delay(3, rng) <= 4.0 for _attempt in range(20))
+    assert all(BACKOFF_CAP / 2 <= backoff_delay(30, rng) <= BACKOFF_CAP for _attempt in range(20))
 
 
 def test_query_encoding_keeps_odata_punctuation_and_encodes_the_rest():
