@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from ansible_collections.entra.membership.plugins.module_utils._graph_client import GraphRequest
 from ansible_collections.entra.membership.plugins.module_utils._member_module import (
     denied_prediction,
-    granted_permissions,
     read_collections,
 )
 from ansible_collections.entra.membership.plugins.module_utils._membership import (
@@ -213,7 +212,7 @@ class DirectoryMembers:
             pair.was_member = any(str(item.get('id') or '').lower() == other for item in items)
 
     def _predict(self, client, pairs, state):
-        granted = granted_permissions(client)
+        granted = client.granted_permissions()
         for pair in pairs:
             denial = self.kind.predicted_denial(granted, pair.target)
             if denial:

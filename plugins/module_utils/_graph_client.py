@@ -10,6 +10,7 @@ FOR INTERNAL COLLECTION USE ONLY: this interface may change in any release.
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import random
@@ -210,6 +211,22 @@ class GraphClient:
     @property
     def secrets(self):
         return self._auth.secrets
+
+    def granted_permissions(self):
+        """The permissions the current token carries (application ``roles`` plus delegated ``scp``).
+
+        None when the token is opaque to us (Graph's own tokens are JWTs, a pre-fetched one may not
+        be): callers then predict nothing and let Graph's answer decide. The claims are read, never shown.
+        """
+        try:
+            payload = self._auth.token().split('.')[1]
+            claims = json.loads(base64.urlsafe_b64decode(payload + '=' * (-len(payload) % 4)))
+        except (IndexError, ValueError, TypeError):
+            return None
+        if not isinstance(claims, dict) or ('roles' not in claims and 'scp' not in claims):
+            return None
+        scopes = claims.get('scp') if isinstance(claims.get('scp'), str) else ''
+        return set(claims.get('roles') or []) | set(scopes.split())
 
     # -- single requests -----------------------------------------------------------------------
 

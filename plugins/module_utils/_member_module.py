@@ -15,8 +15,6 @@ FOR INTERNAL COLLECTION USE ONLY: this interface may change in any release.
 
 from __future__ import annotations
 
-import base64
-import json
 import re
 
 from ansible_collections.entra.membership.plugins.module_utils._errors import GraphError
@@ -139,25 +137,6 @@ def read_collections(client, graph_requests):
             continue
         collected.append((items, None))
     return collected
-
-
-def granted_permissions(client):
-    """The permissions in the client's token (application ``roles`` plus delegated ``scp``), or None when it cannot tell.
-
-    Check mode uses it to predict the 403 a real run would get. The token's claims are read, never
-    shown. Adapter: GraphClient has no public accessor for its token's claims yet.
-    """
-    authenticator = getattr(client, '_auth', None)
-    try:
-        token = authenticator.token() if authenticator is not None else None
-        payload = token.split('.')[1]
-        claims = json.loads(base64.urlsafe_b64decode(payload + '=' * (-len(payload) % 4)))
-    except Exception:  # pylint: disable=broad-except  # an opaque token: nothing to predict from
-        return None
-    if not isinstance(claims, dict) or ('roles' not in claims and 'scp' not in claims):
-        return None
-    scopes = claims.get('scp') if isinstance(claims.get('scp'), str) else ''
-    return set(claims.get('roles') or []) | set(scopes.split())
 
 
 def denied_prediction(granted, needed, explanation):

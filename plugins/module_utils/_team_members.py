@@ -21,7 +21,6 @@ from __future__ import annotations
 from ansible_collections.entra.membership.plugins.module_utils._graph_client import GraphRequest
 from ansible_collections.entra.membership.plugins.module_utils._member_module import (
     denied_prediction,
-    granted_permissions,
     read_collections,
 )
 from ansible_collections.entra.membership.plugins.module_utils._membership import (
@@ -162,7 +161,7 @@ class TeamMembers:
                 pair.decide(outcome(PRESENT))
 
     def _predict(self, client, pairs, state, rosters):
-        granted = granted_permissions(client)
+        granted = client.granted_permissions()
         owners_left = {}
         for pair in pairs:
             team_id = pair.target.id.lower()
