@@ -81,10 +81,8 @@ class Console:
     def __init__(self, stream=None):
         self.stream = stream or sys.stdout
         self.failures: list[str] = []
-        self._step_started = None
 
     def step(self, number: int, title: str) -> None:
-        self._step_started = time.monotonic()
         self.say(f"\n== {number}/{STEPS} {title}")
 
     def say(self, text: str = "", indent: int = 0) -> None:
@@ -279,6 +277,7 @@ class PlaybookRun:
     recap: dict  # host -> {"ok": n, "changed": n, ...}
     output_file: str
     output: str
+    seconds: float = 0.0
 
     def total(self, counter: str) -> int:
         return sum(counts.get(counter, 0) for counts in self.recap.values())
@@ -305,11 +304,13 @@ def run_playbook(playbook: str, extra_vars: dict, env: dict, output_file: str, c
     command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), playbook, "-e", json.dumps(extra_vars)]
     if check:
         command.append("--check")
+    started = time.monotonic()
     completed = subprocess.run(command, env=env, cwd=os.path.dirname(output_file), stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, check=False)
     with open(output_file, "w", encoding="utf-8") as handle:
         handle.write(completed.stdout)
-    return PlaybookRun(command, completed.returncode, parse_recap(completed.stdout), output_file, completed.stdout)
+    return PlaybookRun(command, completed.returncode, parse_recap(completed.stdout), output_file, completed.stdout,
+                       time.monotonic() - started)
 
 
 def new_reports(report_dir: str, before: set) -> dict:
@@ -351,6 +352,7 @@ def show_run(console: Console, run: PlaybookRun) -> None:
     console.say(f"   $ {shlex.join([os.path.basename(run.command[0])] + run.command[1:])}")
     for line in run.recap_lines():
         console.say(f"   {line}")
+    console.say(f"   ({run.seconds:.0f} s)")
     if run.returncode:
         problems = [line for line in run.output.splitlines() if line.startswith(("fatal:", "failed:", "[ERROR]", "ERROR!"))]
         for line in problems[:FAILURE_LINES_SHOWN]:
