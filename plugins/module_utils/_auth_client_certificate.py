@@ -16,19 +16,25 @@ from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.entra.membership.plugins.module_utils._errors import EntraConfigError
 
-try:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-except ImportError:  # msal depends on cryptography, so this only happens without msal too
-    HAS_CRYPTOGRAPHY = False
-else:
-    HAS_CRYPTOGRAPHY = True
-
 _PEM_BLOCK = re.compile(r'-----BEGIN ([A-Z0-9 ]+)-----.+?-----END \1-----', re.S)
 
 
-def _public_der(key):
+def _cryptography():
+    """``(x509, hashes, serialization, rsa)``, imported on first use: the largest import of a run, needed by this method only.
+
+    msal depends on cryptography, so it is missing only when msal is missing too.
+    """
+    try:
+        # pylint: disable=import-outside-toplevel
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+    except ImportError as exc:
+        raise EntraConfigError('%s (%s)' % (missing_required_lib('cryptography'), exc)) from None
+    return x509, hashes, serialization, rsa
+
+
+def _public_der(key, serialization):
     return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
@@ -37,8 +43,6 @@ class ClientCertificateAuth:
     USES_MSAL = True
 
     def __init__(self, settings):
-        if not HAS_CRYPTOGRAPHY:
-            raise EntraConfigError(missing_required_lib('cryptography'))
         self._path = settings.client_certificate_path
         self._password = settings.client_certificate_password
         self._private_key_pem, self.thumbprint = self._load()
@@ -47,6 +51,7 @@ class ClientCertificateAuth:
         return EntraConfigError("client_certificate_path '%s' %s" % (self._path, reason))
 
     def _load(self):
+        x509, hashes, serialization, rsa = _cryptography()
         try:
             with open(self._path, 'rb') as handle:
                 text = handle.read().decode('ascii', 'replace')
@@ -74,7 +79,7 @@ class ClientCertificateAuth:
                 certificate = x509.load_pem_x509_certificate(pem)
             except ValueError:
                 continue
-            if _public_der(certificate.public_key()) == _public_der(key.public_key()):
+            if _public_der(certificate.public_key(), serialization) == _public_der(key.public_key(), serialization):
                 break
         else:
             raise self._fail('holds no certificate for its private key')

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import re
 import threading
-import traceback
+from importlib.util import find_spec
+
+from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.entra.membership.plugins.module_utils._auth_access_token import AccessTokenAuth
 from ansible_collections.entra.membership.plugins.module_utils._auth_client_certificate import ClientCertificateAuth
@@ -20,14 +22,11 @@ from ansible_collections.entra.membership.plugins.module_utils._auth_client_secr
 from ansible_collections.entra.membership.plugins.module_utils._auth_federated_token import FederatedTokenAuth
 from ansible_collections.entra.membership.plugins.module_utils._errors import EntraAuthError, GraphError, scrub
 
-try:
-    import msal
-except ImportError:
-    HAS_MSAL = False
-    MSAL_IMPORT_ERROR = traceback.format_exc()
-else:
-    HAS_MSAL = True
-    MSAL_IMPORT_ERROR = None
+# msal is imported by the first token request that needs it (_import_msal), not here: a run with
+# access_token never loads it, and a module's start-up stays short. Whether it is installed is
+# known without importing it, so EntraModule still fails early and clearly when it is missing.
+HAS_MSAL = find_spec('msal') is not None
+MSAL_IMPORT_ERROR = None if HAS_MSAL else "ModuleNotFoundError: No module named 'msal'"
 
 # keyed by ConnectionSettings.credential, the option that authenticates
 AUTH_METHODS = {
@@ -50,6 +49,15 @@ _AADSTS_HINTS = {
     70021: 'no federated identity credential on the application matches the token',
     7000112: 'the application is disabled',
 }
+
+
+def _import_msal(method_name):
+    """msal, imported on first use; missing or broken (one of its own dependencies missing), a clear EntraAuthError."""
+    try:
+        import msal  # pylint: disable=import-outside-toplevel
+    except ImportError as exc:
+        raise EntraAuthError('%s (needed to authenticate with a %s: %s)' % (missing_required_lib('msal'), method_name, exc)) from None
+    return msal
 
 
 def select_auth_method(settings):
@@ -100,8 +108,7 @@ class Authenticator:
 
     def _msal_app(self):
         if self._app is None:
-            if not HAS_MSAL:
-                raise EntraAuthError('the msal Python library is required to authenticate with a %s' % self.method.NAME)
+            msal = _import_msal(self.method.NAME)
             endpoints = self._settings.endpoints
             self._app = msal.ConfidentialClientApplication(
                 self._settings.client_id,
