@@ -77,7 +77,7 @@ def administrative_unit_refusal(target):
     name = target.display_name
     if str(raw.get('membershipType') or '').lower() == 'dynamic':
         return ('DynamicMembership', "administrative unit '%s' has dynamic membership: Entra ID adds and removes its members by its rule%s; "
-                                     "change the membershipRule instead" % (name, _rule(raw)))
+                                     "change the membershipRule (or the member's attributes it matches) instead" % (name, _rule(raw)))
     if raw.get('isMemberManagementRestricted'):
         return ('ManagementRestricted', "administrative unit '%s' is a restricted management administrative unit: only administrators "
                                         "assigned a role scoped to it can change its members; ask one of them" % name)

@@ -1,0 +1,253 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the entra.membership collection
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Discovery for entra_member_of_info: a user's direct groups, administrative units and teams, with what Graph lets an app change.
+
+A run costs a handful of requests however many users are given, because every round is one
+``$batch`` of 20 for all users together: resolve the users; read each user's ``memberOf`` cast to
+groups and to administrative units (and ``transitiveMemberOf`` when asked), first pages together,
+further pages followed; then read the owners of every distinct team found, again batched. Nothing
+is written. Whether a membership can be changed is decided by the member modules' own guards
+(``_directory_members.GROUPS.refusal`` / ``ADMINISTRATIVE_UNITS.refusal``), so discovery and
+removal never disagree.
+
+FOR INTERNAL COLLECTION USE ONLY: this interface may change in any release.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.entra.membership.plugins.module_utils._directory_members import ADMINISTRATIVE_UNITS, GROUPS, READ_PAGE_SIZE
+from ansible_collections.entra.membership.plugins.module_utils._graph_client import GraphRequest
+from ansible_collections.entra.membership.plugins.module_utils._member_module import _fold_members, read_collections
+from ansible_collections.entra.membership.plugins.module_utils._membership import failure
+from ansible_collections.entra.membership.plugins.module_utils._resolve import Target, object_id_segment, resolve_members
+
+TRANSITIVE_REASON = 'reached through nested group membership'
+TEAM_ROLE_OWNER = 'owner'
+TEAM_ROLE_MEMBER = 'member'
+# What each read is and the permission it needs: Graph's 403 does not say which one is missing.
+_READS = {
+    'user': ("the user '%s'", 'User.Read.All'),
+    'groups': ("the group memberships of '%s'", 'GroupMember.Read.All (or Directory.Read.All)'),
+    'administrative_units': ("the administrative unit memberships of '%s'", 'AdministrativeUnit.Read.All (or Directory.Read.All)'),
+    'transitive_groups': ("the nested group memberships of '%s'", 'GroupMember.Read.All (or Directory.Read.All)'),
+    'owners': ("the owners of the teams of '%s'", 'GroupMember.Read.All (or Directory.Read.All)'),
+}
+
+
+def _select(kind):
+    return ','.join(dict.fromkeys(['id', 'displayName'] + kind.select.split(',')))
+
+
+def _limited_information(raw, kind):
+    """``(code, message)`` when Graph gave only the id (every group and unit has a name): the app may read users, not this kind."""
+    if raw.get('displayName') is None:
+        return ('LimitedInformation', "Graph returned only the id of %s %s, not its properties: the app needs %s to read them, "
+                                      "so whether it can be changed is unknown" % (kind.noun, raw.get('id'), _READS[kind.option][1]))
+    return None
+
+
+def _decision(kind, raw):
+    """``removable``, ``reason``, ``reason_code`` of one membership, from the member modules' own guards."""
+    refusal = _limited_information(raw, kind) or kind.refusal(Target(raw.get('id'), raw.get('id'), raw.get('displayName'), kind.target_type, raw))
+    if refusal is None:
+        return {'removable': True, 'reason': None, 'reason_code': None}
+    code, message = refusal
+    return {'removable': False, 'reason': message, 'reason_code': code}
+
+
+def is_team(raw):
+    return 'Team' in (raw.get('resourceProvisioningOptions') or [])
+
+
+def group_entry(raw):
+    """One direct group membership as the module returns it."""
+    group_types = list(raw.get('groupTypes') or [])
+    entry = {
+        'id': raw.get('id'),
+        'display_name': raw.get('displayName'),
+        'type': GROUPS.target_type,
+        'group_types': group_types,
+        'dynamic': 'DynamicMembership' in group_types,
+        'on_premises_sync_enabled': bool(raw.get('onPremisesSyncEnabled')),
+        'mail_enabled': bool(raw.get('mailEnabled')),
+        'security_enabled': bool(raw.get('securityEnabled')),
+        'is_assignable_to_role': bool(raw.get('isAssignableToRole')),
+        'management_restricted': bool(raw.get('isManagementRestricted')),
+        'is_team': is_team(raw),
+    }
+    entry.update(_decision(GROUPS, raw))
+    return entry
+
+
+def administrative_unit_entry(raw):
+    """One direct administrative unit membership as the module returns it."""
+    entry = {
+        'id': raw.get('id'),
+        'display_name': raw.get('displayName'),
+        'type': ADMINISTRATIVE_UNITS.target_type,
+        'dynamic': str(raw.get('membershipType') or '').lower() == 'dynamic',
+        'restricted': bool(raw.get('isMemberManagementRestricted')),
+    }
+    entry.update(_decision(ADMINISTRATIVE_UNITS, raw))
+    return entry
+
+
+def team_entry(group, role):
+    """A team the user is in: it is its group, so it can be changed exactly when its group can."""
+    return {'id': group['id'], 'display_name': group['display_name'], 'type': 'team', 'role': role,
+            'removable': group['removable'], 'reason': group['reason'], 'reason_code': group['reason_code']}
+
+
+def transitive_entry(raw):
+    return {'id': raw.get('id'), 'display_name': raw.get('displayName'), 'type': GROUPS.target_type,
+            'removable': False, 'reason': TRANSITIVE_REASON, 'reason_code': 'NestedMembership'}
+
+
+def read_error(graph_error, user_ref, what):
+    """A read's GraphError as ``users[].error``; a 403 says which permission that read needs."""
+    explanation = None
+    if graph_error.status == 403:
+        explanation = 'reading %s needs the permission %s' % (_READS[what][0] % user_ref, _READS[what][1])
+    return failure(graph_error, explanation).error
+
+
+class UserMemberships:
+    """What discovery knows of one user given; ``result()`` is its entry of ``users``."""
+
+    def __init__(self, ref, member, include_transitive):
+        self.ref = ref
+        self.member = member
+        self.include_transitive = include_transitive
+        self.error = None
+        self.groups = []
+        self.administrative_units = []
+        self.teams = []
+        self.transitive_groups = []
+        if member.error is not None:
+            self.error = read_error(member.error, ref, 'user') if member.error.status is not None else member.error.to_dict()
+        elif member.found and member.object_type != 'user':
+            self.error = {'status': None, 'code': 'NotAUser', 'message': "'%s' is a %s, not a user: entra_member_of_info reads users' memberships"
+                          % (ref, member.object_type or 'directory object'), 'request_id': None}
+
+    @property
+    def readable(self):
+        return self.member.found and self.error is None
+
+    def fail(self, error):
+        if self.error is None:  # the first error is the one to act on; the others follow from the same cause
+            self.error = error
+
+    def result(self):
+        found = self.member.found
+        entry = {
+            'user': self.ref,
+            'id': self.member.id if found else None,
+            'user_principal_name': self.member.upn if found else None,
+            'display_name': self.member.display_name if found else None,
+            'found': found,
+            'error': self.error,
+            'groups': self.groups,
+            'administrative_units': self.administrative_units,
+            'teams': self.teams,
+        }
+        if self.include_transitive:
+            entry['transitive_groups'] = self.transitive_groups
+        return entry
+
+
+def _membership_requests(user_id, include_transitive):
+    segment = object_id_segment(user_id)
+    page = str(READ_PAGE_SIZE)
+    requests = {
+        'groups': GraphRequest('GET', '/users/%s/memberOf/%s' % (segment, GROUPS.member_of_cast), params={'$select': _select(GROUPS), '$top': page}),
+        'administrative_units': GraphRequest('GET', '/users/%s/memberOf/%s' % (segment, ADMINISTRATIVE_UNITS.member_of_cast),
+                                             params={'$select': _select(ADMINISTRATIVE_UNITS), '$top': page}),
+    }
+    if include_transitive:
+        requests['transitive_groups'] = GraphRequest('GET', '/users/%s/transitiveMemberOf/%s' % (segment, GROUPS.member_of_cast),
+                                                     params={'$select': 'id,displayName', '$top': page})
+    return requests
+
+
+def _read_memberships(client, users, include_transitive):
+    keys, requests = [], []
+    for user in users:
+        for what, request in _membership_requests(user.member.id, include_transitive).items():
+            keys.append((user, what))
+            requests.append(request)
+    for (user, what), (items, error) in zip(keys, read_collections(client, requests)):
+        if error is not None:
+            user.fail(read_error(error, user.ref, what))
+            continue
+        if what == 'groups':
+            user.groups = [group_entry(item) for item in items]
+        elif what == 'administrative_units':
+            user.administrative_units = [administrative_unit_entry(item) for item in items]
+        else:
+            user.transitive_groups = items  # raw until the direct groups are known
+
+
+def _read_team_owners(client, users):
+    """``{team id: (owner ids, error)}`` for every team any user is in, one batched read for all."""
+    team_ids = list(dict.fromkeys(group['id'].lower() for user in users for group in user.groups if group['is_team']))
+    requests = [GraphRequest('GET', '/groups/%s/owners' % object_id_segment(team_id), params={'$select': 'id', '$top': str(READ_PAGE_SIZE)})
+                for team_id in team_ids]
+    owners = {}
+    for team_id, (items, error) in zip(team_ids, read_collections(client, requests)):
+        owners[team_id] = ({str(item.get('id') or '').lower() for item in items or []}, error)
+    return owners
+
+
+def _settle_teams(user, owners):
+    for group in user.groups:
+        if not group['is_team']:
+            continue
+        owner_ids, error = owners[group['id'].lower()]
+        if error is not None:
+            user.fail(read_error(error, user.ref, 'owners'))
+            role = None
+        else:
+            role = TEAM_ROLE_OWNER if user.member.id.lower() in owner_ids else TEAM_ROLE_MEMBER
+        user.teams.append(team_entry(group, role))
+
+
+def _settle_transitive(user):
+    direct = {group['id'].lower() for group in user.groups}
+    user.transitive_groups = [transitive_entry(item) for item in user.transitive_groups if str(item.get('id') or '').lower() not in direct]
+
+
+def discover(client, user_refs, include_transitive=False, warn=None):
+    """One ``users`` entry per distinct user, in the order given (refs already checked and folded as text).
+
+    A user given twice in different forms (its id and its UPN) is read once, under the first form, with a warning.
+    """
+    members = resolve_members(client, user_refs)
+    user_refs = _fold_members(members, warn or (lambda message: None), option='users')
+    users = [UserMemberships(ref, members[ref], include_transitive) for ref in user_refs]
+    readable = [user for user in users if user.readable]
+    if readable:
+        _read_memberships(client, readable, include_transitive)
+        owners = _read_team_owners(client, readable)
+        for user in readable:
+            _settle_teams(user, owners)
+            if include_transitive:
+                _settle_transitive(user)
+    return [user.result() for user in users]
+
+
+def compose_msg(module_name, entries):
+    """``entra_member_of_info: 2 users read, 1 not found, 1 failed ('x@contoso.com')``."""
+    failed = [entry['user'] for entry in entries if entry['error'] is not None]
+    missing = [entry for entry in entries if not entry['found'] and entry['error'] is None]
+    read = len(entries) - len(failed) - len(missing)
+    if not entries:
+        return '%s: nothing to do (no users given)' % module_name
+    parts = ['%d %s read' % (read, 'user' if read == 1 else 'users')]
+    if missing:
+        parts.append('%d not found (%s)' % (len(missing), ', '.join("'%s'" % entry['user'] for entry in missing)))
+    if failed:
+        parts.append('%d failed (%s)' % (len(failed), ', '.join("'%s'" % ref for ref in failed)))
+    return '%s: %s' % (module_name, ', '.join(parts))

@@ -1,0 +1,291 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the entra.membership collection
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: entra_member_of_info
+short_description: Find the Microsoft Entra ID groups, administrative units and Teams teams users are in
+version_added: 1.0.0
+description:
+  - For each of O(users), returns its direct groups, its administrative units and its Teams teams (with its role, V(owner)
+    or V(member)), each with the flags that decide whether an app may change that membership, a RV(users[].groups[].removable)
+    flag and, when it is V(false), a RV(users[].groups[].reason) saying why and what to do instead.
+  - Reads only, with application permissions. Sends no write, in check mode or not, and never reports C(changed).
+  - Batched. All users are read together, 20 requests to a C($batch), so many users cost a few requests
+    (see the notes); every page of a long membership list is followed.
+  - V(removable=false) marks what Graph does not let an app change member by member, exactly as the member modules
+    M(entra.membership.entra_group_member), M(entra.membership.entra_au_member) and M(entra.membership.teams_member) refuse it,
+    from the same rules; groups with dynamic membership ("change the membershipRule or the user's attributes it matches"),
+    groups synced from on-premises Active Directory ("change it in Active Directory"), mail-enabled security groups and
+    distribution lists ("change it in Exchange Online"), groups in a restricted management administrative unit, administrative
+    units with dynamic membership and restricted management administrative units. A team is removable exactly when its group is.
+  - Role-assignable groups are removable; removing a member needs the C(RoleManagement.ReadWrite.Directory) permission as well.
+  - Deciding what to remove (exclusions, team groups, scopes) is the caller's business, for example the C(entra.membership.offboard) role's.
+author:
+  - Contributors to the entra.membership collection (@entra)
+options:
+  users:
+    description:
+      - The users, each an object id (GUID) or a user principal name (anything with C(@)); guests by their C(#EXT#) user
+        principal name or their id.
+      - Duplicates are folded (user principal names without case; a user given by id and by user principal name is read once,
+        under the first form given, with a warning); RV(users) has one entry per distinct user, in the order given.
+      - A user that does not exist is returned with RV(users[].found=false) and empty lists; that alone does not fail the task.
+      - An empty string, a malformed id or anything that is neither an id nor a user principal name fails the task, naming
+        the value, before any request.
+      - At most 10000 users in one task.
+    type: list
+    elements: str
+    required: true
+  include_transitive:
+    description:
+      - Also return RV(users[].transitive_groups), the groups the user reaches only through nested groups (C(transitiveMemberOf)
+        minus the direct groups). They are never removable directly; they end when the direct memberships that lead to them end.
+    type: bool
+    default: false
+  api_version:
+    description:
+      - The Microsoft Graph API version the requests go to.
+    type: str
+    choices: [v1.0, beta]
+    default: v1.0
+extends_documentation_fragment:
+  - entra.membership.graph
+attributes:
+  check_mode:
+    support: full
+    description:
+      - Runs in full: the module only reads.
+  diff_mode:
+    support: none
+notes:
+  - "Permissions (application): C(User.Read.All) to read the users; C(GroupMember.Read.All) to read their groups' properties
+    and the teams' owners; C(AdministrativeUnit.Read.All) for the administrative units' properties. C(Directory.Read.All)
+    covers all of them (and is needed to name an id that is not a user). Without the group or administrative unit permission
+    Graph returns only ids; such entries are V(removable=false) with RV(users[].groups[].reason_code=LimitedInformation)."
+  - "Requests: one C($batch) of 20 resolves 20 users; each user costs two reads (groups and administrative units, three with
+    O(include_transitive)), 20 to a C($batch); the owners of every distinct team found cost one read each, 20 to a C($batch).
+    Two users in a dozen teams: about four HTTP requests."
+  - "Teams are the user's groups whose C(resourceProvisioningOptions) contain V(Team) (C(joinedTeams) is not used: it needs a
+    delegated user for most callers); the role is V(owner) when the user is among the group's owners, which are the team's owners."
+  - A Graph error reading one user (for example a 403) sets that user's RV(users[].error) and fails the task after all users are
+    read; RV(users) is still returned in full.
+  - See the collection's C(docs/discovery.md).
+seealso:
+  - module: entra.membership.entra_group_member
+  - module: entra.membership.entra_au_member
+  - module: entra.membership.teams_member
+  - name: "Microsoft Graph: List a user's direct memberships"
+    description: The C(memberOf) read this module sends, cast to groups and to administrative units.
+    link: https://learn.microsoft.com/graph/api/user-list-memberof
+'''
+
+EXAMPLES = r'''
+- name: What is the leaver in?
+  entra.membership.entra_member_of_info:
+    users:
+      - leaver@contoso.com
+  register: found
+
+- name: Take the leaver out of every group Graph lets the app change
+  entra.membership.entra_group_member:
+    groups: "{{ found.users[0].groups | selectattr('removable') | map(attribute='id') }}"
+    members: "{{ found.users[0].id }}"
+  when: found.users[0].found
+
+- name: Show what has to be changed elsewhere, and why
+  ansible.builtin.debug:
+    msg: "{{ item.display_name }}: {{ item.reason }}"
+  loop: "{{ found.users[0].groups | rejectattr('removable') }}"
+
+- name: Several users at once, with what they reach through nested groups
+  entra.membership.entra_member_of_info:
+    users: "{{ leavers }}"   # ids or user principal names, guests' #EXT# UPNs too
+    include_transitive: true
+  register: found_all
+'''
+
+RETURN = r'''
+msg:
+  description: "One line, for example V(entra_member_of_info: 1 user read, 1 not found ('gone@contoso.com'))."
+  returned: always
+  type: str
+users:
+  description: One entry per distinct user given, in the order given.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    user:
+      description: The user as given.
+      type: str
+      sample: leaver@contoso.com
+    id:
+      description: The user's object id; V(null) when not found.
+      type: str
+    user_principal_name:
+      description: The user's user principal name; V(null) when not found.
+      type: str
+    display_name:
+      description: The user's display name; V(null) when not found.
+      type: str
+    found:
+      description: Whether the user exists. V(false) with RV(users[].error=null) means Graph says there is no such user.
+      type: bool
+    error:
+      description:
+        - Why the user could not be read in full, C({status, code, message, request_id}); V(null) otherwise.
+        - When set, the lists hold what could be read and may be incomplete.
+      type: dict
+      sample: {status: 403, code: Authorization_RequestDenied, message: "...", request_id: 5f8a0e9c-1111-4c1d-9a55-3e1f6b0b7a21}
+    groups:
+      description: The groups the user is a direct member of; a team's group is here too, with RV(users[].groups[].is_team=true).
+      type: list
+      elements: dict
+      contains:
+        id:
+          description: The group's object id.
+          type: str
+        display_name:
+          description: The group's display name.
+          type: str
+        type:
+          description: Always V(group).
+          type: str
+        group_types:
+          description: Graph's C(groupTypes), for example V(Unified) and V(DynamicMembership).
+          type: list
+          elements: str
+        dynamic:
+          description: Whether the group has dynamic membership.
+          type: bool
+        on_premises_sync_enabled:
+          description: Whether the group is synced from on-premises Active Directory.
+          type: bool
+        mail_enabled:
+          description: Whether the group is mail-enabled.
+          type: bool
+        security_enabled:
+          description: Whether the group is a security group.
+          type: bool
+        is_assignable_to_role:
+          description: Whether the group is role-assignable (changing its members needs C(RoleManagement.ReadWrite.Directory)).
+          type: bool
+        management_restricted:
+          description: Whether the group is in a restricted management administrative unit (Graph's C(isManagementRestricted)).
+          type: bool
+        is_team:
+          description: Whether the group has a team.
+          type: bool
+        removable:
+          description: Whether Graph lets an app take the user out of this group.
+          type: bool
+        reason:
+          description: Why not and what to do instead, one sentence; V(null) when removable.
+          type: str
+        reason_code:
+          description:
+            - V(DynamicMembership), V(OnPremisesSynced), V(MailEnabledGroup), V(ManagementRestricted) or V(LimitedInformation);
+              V(null) when removable. The same codes the member modules' errors carry.
+          type: str
+    administrative_units:
+      description: The administrative units the user is a direct member of.
+      type: list
+      elements: dict
+      contains:
+        id:
+          description: The administrative unit's object id.
+          type: str
+        display_name:
+          description: Its display name.
+          type: str
+        type:
+          description: Always V(administrative_unit).
+          type: str
+        dynamic:
+          description: Whether it has dynamic membership (C(membershipType) V(Dynamic)).
+          type: bool
+        restricted:
+          description: Whether it is a restricted management administrative unit (C(isMemberManagementRestricted)).
+          type: bool
+        removable:
+          description: Whether Graph lets an app take the user out of it.
+          type: bool
+        reason:
+          description: Why not and what to do instead; V(null) when removable.
+          type: str
+        reason_code:
+          description: V(DynamicMembership), V(ManagementRestricted) or V(LimitedInformation); V(null) when removable.
+          type: str
+    teams:
+      description: The teams among RV(users[].groups), with the user's role.
+      type: list
+      elements: dict
+      contains:
+        id:
+          description: The team's id (its group's id).
+          type: str
+        display_name:
+          description: The team's display name.
+          type: str
+        type:
+          description: Always V(team).
+          type: str
+        role:
+          description: V(owner) or V(member); V(null) when the owners could not be read (then RV(users[].error) says why).
+          type: str
+        removable:
+          description: The same as its group's.
+          type: bool
+        reason:
+          description: The same as its group's.
+          type: str
+        reason_code:
+          description: The same as its group's.
+          type: str
+    transitive_groups:
+      description:
+        - The groups the user reaches only through nested groups, C({id, display_name, type, removable, reason, reason_code}),
+          always V(removable=false) with RV(users[].transitive_groups[].reason="reached through nested group membership").
+      returned: when O(include_transitive=true)
+      type: list
+      elements: dict
+'''
+
+from ansible_collections.entra.membership.plugins.module_utils._member_module import MAX_MEMBERS, checked_references, member_problem
+from ansible_collections.entra.membership.plugins.module_utils._member_of import compose_msg, discover
+from ansible_collections.entra.membership.plugins.module_utils._module import EntraModule
+
+MODULE_NAME = 'entra_member_of_info'
+
+
+def main():
+    module = EntraModule(
+        argument_spec=dict(
+            users=dict(type='list', elements='str', required=True),
+            include_transitive=dict(type='bool', default=False),
+            api_version=dict(type='str', default='v1.0', choices=['v1.0', 'beta']),
+        ),
+        supports_check_mode=True,
+    )
+    try:
+        user_refs = checked_references('users', module.params['users'], member_problem, MAX_MEMBERS)
+    except ValueError as exc:
+        module.fail_json(msg=str(exc), changed=False, users=[])
+
+    users = []
+    if user_refs:
+        with module.graph_errors(changed=False, users=[]):
+            users = discover(module.client, user_refs, module.params['include_transitive'], warn=module.warn)
+    result = dict(changed=False, msg=compose_msg(MODULE_NAME, users), users=users)
+    if any(entry['error'] is not None for entry in users):
+        module.fail_json(**result)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
