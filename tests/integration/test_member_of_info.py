@@ -1,0 +1,270 @@
+"""entra_member_of_info against the Graph simulator over HTTPS, run in-process (tests/modrun.py)."""
+import pytest
+
+from modrun import run_module
+
+from ansible_collections.entra.membership.plugins.modules import entra_member_of_info
+
+LEAVER = "leaver@contoso.com"
+LEAVER2 = "leaver2@contoso.com"
+GUEST = "carl_northwind.com#EXT#@contoso.onmicrosoft.com"
+MISSING_UPN = "nobody@contoso.com"
+MISSING_ID = "0f8fad5b-d9cb-469f-a165-70867728950e"
+
+# The demo leaver's direct groups: (dynamic, synced, mail_enabled, security_enabled, role-assignable, restricted, team, reason_code)
+LEAVER_GROUPS = {
+    "All Staff": (False, False, False, True, False, False, False, None),
+    "VPN Users": (False, False, False, True, False, False, False, None),
+    "Platform Engineers": (False, False, False, True, False, False, False, None),
+    "Legacy App Access": (False, False, False, True, False, False, False, None),
+    "Marketing": (False, False, True, False, False, False, False, None),
+    "All Employees (dynamic)": (True, False, False, True, False, False, False, "DynamicMembership"),
+    "CORP-FileShare-RW": (False, True, False, True, False, False, False, "OnPremisesSynced"),
+    "Security Alerts": (False, False, True, True, False, False, False, "MailEnabledGroup"),
+    "All Hands DL": (False, False, True, False, False, False, False, "MailEnabledGroup"),
+    "Helpdesk Admins": (False, False, False, True, True, False, False, None),
+    "Executive Board": (False, False, False, True, False, True, False, "ManagementRestricted"),
+    "Data Science Guild": (False, False, True, False, False, False, True, None),
+    "Platform Team": (False, False, True, False, False, False, True, None),
+    "Support Rotation": (False, False, True, False, False, False, True, None),
+    "Sales EMEA": (False, False, True, False, False, False, True, None),
+}
+FLAGS = ("dynamic", "on_premises_sync_enabled", "mail_enabled", "security_enabled", "is_assignable_to_role", "management_restricted", "is_team",
+         "reason_code")
+LEAVER_UNITS = {"Germany": (False, False, None), "All Users (dynamic)": (True, False, "DynamicMembership"),
+                "Executives": (False, True, "ManagementRestricted")}
+LEAVER_TEAMS = {"Data Science Guild": "owner", "Platform Team": "owner", "Support Rotation": "member", "Sales EMEA": "member"}
+REASON_WORDS = {
+    "All Employees (dynamic)": ['(user.userType -eq "Member")', "change the membershipRule (or the member's attributes it matches)"],
+    "CORP-FileShare-RW": ["change its members in Active Directory"],
+    "Security Alerts": ["mail-enabled security group", "change it in Exchange Online"],
+    "All Hands DL": ["distribution list", "change it in Exchange Online"],
+    "Executive Board": ["restricted management administrative unit", "only administrators assigned a role scoped to that administrative unit"],
+    "All Users (dynamic)": ["(user.accountEnabled -eq true)", "change the membershipRule"],
+    "Executives": ["restricted management administrative unit", "scoped to it"],
+}
+
+
+def run(sim, check_mode=False, client_id=None, **args):
+    return run_module(entra_member_of_info, dict(sim.module_auth(client_id=client_id), **args), check_mode=check_mode)
+
+
+def by_name(entries):
+    return {entry["display_name"]: entry for entry in entries}
+
+
+def app_id(sim, name):
+    return sim.state.id_of("app", name)
+
+
+def assert_read_only(sim):
+    assert sim.log.writes() == []
+    assert all(entry.method == "GET" for entry in sim.log if entry.in_batch)
+
+
+def test_demo_leaver_shows_every_kind_with_its_flags_and_reasons(graphsim_session):
+    sim = graphsim_session
+    result = run(sim, users=[LEAVER])
+    assert result["rc"] == 0 and result["changed"] is False and "failed" not in result
+    assert result["msg"] == "entra_member_of_info: 1 user read"
+    (user,) = result["users"]
+    assert {key: user[key] for key in ("user", "id", "user_principal_name", "display_name", "found", "error")} == {
+        "user": LEAVER, "id": sim.state.user_id(LEAVER), "user_principal_name": LEAVER, "display_name": "Lee Leaver", "found": True, "error": None}
+    assert "transitive_groups" not in user
+
+    groups = by_name(user["groups"])
+    assert set(groups) == set(LEAVER_GROUPS)  # a directory role (Helpdesk Administrator) is no group
+    for name, expected in LEAVER_GROUPS.items():
+        entry = groups[name]
+        assert tuple(entry[flag] for flag in FLAGS) == expected, name
+        assert entry["id"] == sim.state.id_of("group", name) and entry["type"] == "group"
+        assert entry["removable"] is (expected[-1] is None), name
+        assert (entry["reason"] is None) is entry["removable"], name
+        for words in REASON_WORDS.get(name, []):
+            assert words in entry["reason"], (name, entry["reason"])
+    assert groups["Marketing"]["group_types"] == ["Unified"] and groups["All Employees (dynamic)"]["group_types"] == ["DynamicMembership"]
+
+    units = by_name(user["administrative_units"])
+    assert {name: (unit["dynamic"], unit["restricted"], unit["reason_code"]) for name, unit in units.items()} == LEAVER_UNITS
+    for name, unit in units.items():
+        assert unit["type"] == "administrative_unit" and unit["id"] == sim.state.id_of("au", name)
+        assert unit["removable"] is (LEAVER_UNITS[name][2] is None)
+        for words in REASON_WORDS.get(name, []):
+            assert words in unit["reason"]
+
+    teams = by_name(user["teams"])
+    assert {name: team["role"] for name, team in teams.items()} == LEAVER_TEAMS
+    for name, team in teams.items():
+        assert team["role"] == sim.state.team_role(team["id"], user["id"])
+        assert (team["type"], team["removable"], team["reason"]) == ("team", True, None)
+        assert team["id"] == groups[name]["id"]
+    assert_read_only(sim)
+
+
+def test_check_mode_reads_the_same(graphsim_session):
+    sim = graphsim_session
+    real = run(sim, users=[LEAVER, LEAVER2])
+    check = run(sim, check_mode=True, users=[LEAVER, LEAVER2])
+    assert check["rc"] == 0 and check["changed"] is False
+    assert check["users"] == real["users"]
+    assert_read_only(sim)
+
+
+def test_two_users_cost_three_requests_and_many_users_a_few_more(graphsim_session):
+    sim = graphsim_session
+    result = run(sim, users=[LEAVER, LEAVER2])
+    assert result["rc"] == 0 and [user["user"] for user in result["users"]] == [LEAVER, LEAVER2]
+    # One $batch resolves both users, one reads both users' groups and units, one reads every team's owners.
+    assert [entry.path for entry in sim.log.graph_requests()] == ["/v1.0/$batch"] * 3
+    assert sim.log.count(path_re=r"/memberOf/microsoft\.graph\.group$", in_batch=True) == 2
+    assert sim.log.count(path_re=r"/memberOf/microsoft\.graph\.administrativeUnit$", in_batch=True) == 2
+    # Sales EMEA is both users' team: its owners are read once.
+    assert sim.log.count(path_re=r"^/v1\.0/groups/[^/]+/owners$", in_batch=True) == len({team["id"] for user in result["users"] for team in user["teams"]})
+    second = by_name(result["users"][1]["teams"])
+    assert {name: team["role"] for name, team in second.items()} == {"Sales EMEA": "member", "Offsite Planning": "owner"}
+
+    sim.log.clear()
+    everyone = sorted(user["userPrincipalName"] for user in sim.state.users.values())
+    many = run(sim, users=everyone)
+    assert many["rc"] == 0 and len(many["users"]) == len(everyone) == 30
+    # 30 users: 2 $batch to resolve, 60 reads in 3, the demo's 6 teams' owners in 1.
+    assert len(sim.log.graph_requests()) == 6
+    assert_read_only(sim)
+
+
+def test_include_transitive_lists_groups_reached_through_nesting(graphsim_session):
+    sim = graphsim_session
+    result = run(sim, users=[LEAVER], include_transitive=True)
+    (user,) = result["users"]
+    assert user["transitive_groups"] == [{
+        "id": sim.state.id_of("group", "Engineering"), "display_name": "Engineering", "type": "group",
+        "removable": False, "reason": "reached through nested group membership", "reason_code": "NestedMembership"}]
+    assert "Engineering" not in by_name(user["groups"]) and "Platform Engineers" in by_name(user["groups"])
+    assert sim.log.count(path_re=r"/transitiveMemberOf/microsoft\.graph\.group$", in_batch=True) == 1
+    assert len(sim.log.graph_requests()) == 3
+    assert_read_only(sim)
+
+
+def test_unknown_users_are_found_false_and_do_not_fail(graphsim_session):
+    sim = graphsim_session
+    result = run(sim, users=[MISSING_UPN, LEAVER, MISSING_ID])
+    assert result["rc"] == 0 and "failed" not in result
+    missing, leaver, missing_id = result["users"]
+    for entry, given in ((missing, MISSING_UPN), (missing_id, MISSING_ID)):
+        assert entry == {"user": given, "id": None, "user_principal_name": None, "display_name": None, "found": False, "error": None,
+                         "groups": [], "administrative_units": [], "teams": []}
+    assert leaver["found"] is True and leaver["groups"]
+    assert result["msg"] == "entra_member_of_info: 1 user read, 2 not found ('%s', '%s')" % (MISSING_UPN, MISSING_ID)
+    # Nobody's memberships are asked for a user that does not exist.
+    assert sim.log.count(path_re=r"/memberOf/", in_batch=True) == 2
+
+
+def test_users_by_id_and_guests_by_ext_upn(graphsim_session):
+    sim = graphsim_session
+    leaver_id = sim.state.user_id(LEAVER)
+    result = run(sim, users=[leaver_id.upper(), GUEST])
+    by_id, guest = result["users"]
+    assert (by_id["user"], by_id["id"], by_id["user_principal_name"]) == (leaver_id.upper(), leaver_id, LEAVER)
+    assert set(by_name(by_id["groups"])) == set(LEAVER_GROUPS)
+    assert guest["found"] is True and guest["user_principal_name"] == GUEST
+    assert set(by_name(guest["groups"])) == {"Contractors", "Partners' Portal", "Support Rotation"}
+    assert by_name(guest["teams"])["Support Rotation"]["role"] == "member"
+    # The guest's '#' travelled as %23: the simulator saw the whole UPN.
+    (resolved,) = sim.log.filter(path_re=r"/users/carl", in_batch=True)
+    assert resolved.path.endswith("#EXT#@contoso.onmicrosoft.com") and resolved.status == 200
+
+
+def test_duplicates_are_read_once(graphsim_session):
+    sim = graphsim_session
+    result = run(sim, users=[LEAVER, LEAVER.upper(), sim.state.user_id(LEAVER)])
+    assert [user["user"] for user in result["users"]] == [LEAVER]
+    assert any("same object" in warning and "users:" in warning for warning in result.get("warnings", []))
+    assert sim.log.count(path_re=r"/memberOf/microsoft\.graph\.group$", in_batch=None) == 1
+
+
+def test_every_page_is_followed(graphsim_factory):
+    small = graphsim_factory(page_size=2)
+    paged = run(small, users=[LEAVER], include_transitive=True)
+    # $top=999 asks for more, the simulator's page size wins: the rest comes through @odata.nextLink.
+    next_pages = small.log.filter(method="GET", path_re=r"/memberOf/microsoft\.graph\.group$", in_batch=False)
+    assert len(next_pages) == len(LEAVER_GROUPS) // 2 and all("$skiptoken" in entry.query for entry in next_pages)
+    assert paged["rc"] == 0
+    (user,) = paged["users"]
+    assert set(by_name(user["groups"])) == set(LEAVER_GROUPS) and len(user["groups"]) == len(LEAVER_GROUPS)
+    assert set(by_name(user["administrative_units"])) == set(LEAVER_UNITS)
+    assert {name: team["role"] for name, team in by_name(user["teams"]).items()} == LEAVER_TEAMS
+    assert [group["display_name"] for group in user["transitive_groups"]] == ["Engineering"]
+    assert_read_only(small)
+
+
+def test_beta_reads_go_to_beta(graphsim_session):
+    sim = graphsim_session
+    result = run(sim, users=[LEAVER], api_version="beta")
+    assert result["rc"] == 0 and by_name(result["users"][0]["groups"])["Executive Board"]["management_restricted"] is True
+    assert {entry.path.split("/")[1] for entry in sim.log if entry.in_batch} == {"beta"}
+
+
+def test_an_app_without_permissions_fails_naming_the_user_and_the_permission(graphsim_session):
+    sim = graphsim_session
+    result = run(sim, client_id=app_id(sim, "No Permissions"), users=[LEAVER, LEAVER2])
+    assert result["rc"] == 1 and result["failed"] is True and result["changed"] is False
+    assert "2 failed" in result["msg"] and LEAVER in result["msg"] and LEAVER2 in result["msg"]
+    for user in result["users"]:
+        assert user["found"] is False and user["groups"] == [] and user["teams"] == []
+        assert user["error"]["status"] == 403 and user["error"]["code"] == "Authorization_RequestDenied"
+        assert "needs the permission User.Read.All" in user["error"]["message"] and user["user"] in user["error"]["message"]
+        assert user["error"]["request_id"]
+    assert_read_only(sim)
+
+
+def test_owners_not_readable_leaves_roles_unknown_and_fails(graphsim_session):
+    sim = graphsim_session
+    app = app_id(sim, "No Permissions")
+    sim.set_app_roles(app, ["User.Read.All"])  # the simulator lets User.Read.All read memberOf, not group owners
+    result = run(sim, client_id=app, users=[LEAVER])
+    assert result["rc"] == 1 and result["msg"] == "entra_member_of_info: 0 users read, 1 failed ('%s')" % LEAVER
+    (user,) = result["users"]
+    assert user["found"] is True and set(by_name(user["groups"])) == set(LEAVER_GROUPS)
+    assert [team["role"] for team in user["teams"]] == [None] * len(LEAVER_TEAMS)
+    assert user["error"]["status"] == 403 and "the owners of the teams of 'leaver@contoso.com' needs the permission GroupMember.Read.All" in user[
+        "error"]["message"]
+
+
+def test_one_user_failing_does_not_hide_the_others(graphsim_session):
+    sim = graphsim_session
+    leaver2 = sim.state.user_id(LEAVER2)
+    sim.faults.add(503, path_re=r"/users/%s/memberOf/microsoft\.graph\.administrativeUnit$" % leaver2)
+    result = run(sim, users=[LEAVER, LEAVER2], max_retries=0)
+    assert result["rc"] == 1 and result["failed"] is True
+    assert result["msg"] == "entra_member_of_info: 1 user read, 1 failed ('%s')" % LEAVER2
+    leaver, failed = result["users"]
+    assert leaver["error"] is None and set(by_name(leaver["groups"])) == set(LEAVER_GROUPS)
+    assert failed["error"]["status"] == 503 and failed["administrative_units"] == []
+    assert by_name(failed["groups"])["Sales EMEA"]["is_team"] is True  # what could be read is still there
+
+
+@pytest.mark.parametrize("users, named", [
+    ([""], "an empty value"),
+    (["   "], "an empty value"),
+    (["0f8fad5b-d9cb-469f-a165"], "'0f8fad5b-d9cb-469f-a165' is not a valid object id"),
+    (["leaver"], "'leaver' is neither an object id (GUID) nor a user principal name"),
+    (["a@b@contoso.com"], "exactly one '@'"),
+    (["lee\x00ver@contoso.com"], "control characters"),
+    (["lee ver@contoso.com"], "it contains ' '"),
+    ([LEAVER, "../users@contoso.com"], "'..'"),
+])
+def test_bad_input_fails_before_any_request(graphsim_session, users, named):
+    sim = graphsim_session
+    result = run(sim, users=users)
+    assert result["rc"] == 1 and result["failed"] is True and result["users"] == []
+    assert result["msg"].startswith("users: ") and named in result["msg"]
+    assert sim.log.graph_requests() == [] and sim.log.writes() == []
+
+
+def test_users_must_be_a_list_and_nothing_given_reads_nothing(graphsim_session):
+    sim = graphsim_session
+    not_a_list = run(sim, users={"upn": LEAVER})
+    assert not_a_list["rc"] == 1 and "users" in not_a_list["msg"]
+    empty = run(sim, users=[])
+    assert empty["rc"] == 0 and empty["users"] == [] and empty["msg"] == "entra_member_of_info: nothing to do (no users given)"
+    assert len(sim.log) == 0
