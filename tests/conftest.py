@@ -21,4 +21,4 @@ if COLLECTIONS_ROOT not in sys.path:
     sys.path.insert(0, COLLECTIONS_ROOT)
 os.environ["ANSIBLE_COLLECTIONS_PATH"] = COLLECTIONS_ROOT
 
-pytest_plugins = ["graphsim.pytest_plugin"]
+pytest_plugins = ["graphsim.pytest_plugin", "secretscan"]

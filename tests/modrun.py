@@ -27,6 +27,10 @@ except ImportError:  # older cores read the JSON from basic._ANSIBLE_ARGS
             yield
 
 
+# Callables given each module's raw output (tests/secretscan.py looks for secrets in it).
+output_observers = []
+
+
 class ModuleDidNotExit(AssertionError):
     pass
 
@@ -52,6 +56,8 @@ def run_module(main, args, check_mode=False, diff=False):
         else:
             raise ModuleDidNotExit("%s returned without exit_json/fail_json; stdout: %r" % (entry, stdout.getvalue()))
     output = stdout.getvalue()
+    for observe in output_observers:
+        observe(output)
     try:
         result = json.loads(output.strip().splitlines()[-1])
     except (ValueError, IndexError):

@@ -57,6 +57,7 @@ class Identity:
     def __init__(self, sim):
         self.sim = sim
         self._opaque = {}  # opaque token -> claims
+        self.issued = []   # every access token and federated assertion made, for the secret scan (sim.secrets())
 
     # ------------------------------------------------------------------ routing
     def handles(self, path: str) -> bool:
@@ -290,7 +291,9 @@ class Identity:
         now = self.sim.clock.now()
         claims = {"iss": issuer, "sub": subject, "aud": audience, "iat": int(now), "nbf": int(now), "exp": int(now + lifetime),
                   "jti": str(uuid.uuid4())}
-        return jwt.encode(claims, certs.private_pem(certs.rsa_key("federation")), algorithm="RS256", headers={"kid": "graphsim-idp"})
+        assertion = jwt.encode(claims, certs.private_pem(certs.rsa_key("federation")), algorithm="RS256", headers={"kid": "graphsim-idp"})
+        self.issued.append(assertion)
+        return assertion
 
     # ------------------------------------------------------------------ access tokens
     def issue(self, app: dict | None, resource: str = GRAPH_RESOURCES[0], lifetime: float | None = None,
@@ -315,9 +318,11 @@ class Identity:
         if self.sim.token_format == "opaque":
             token = "gsim." + secrets.token_urlsafe(48)
             self._opaque[token] = claims
-            return token
-        return jwt.encode(claims, certs.private_pem(certs.rsa_key("token-signing")), algorithm="RS256",
-                          headers={"kid": TOKEN_SIGNING_KID, "x5t": TOKEN_SIGNING_KID})
+        else:
+            token = jwt.encode(claims, certs.private_pem(certs.rsa_key("token-signing")), algorithm="RS256",
+                               headers={"kid": TOKEN_SIGNING_KID, "x5t": TOKEN_SIGNING_KID})
+        self.issued.append(token)
+        return token
 
     def validate(self, token: str):
         """(claims, None) for a good Graph token, else (None, the message Graph answers with 401)."""

@@ -8,7 +8,7 @@ import threading
 import time
 
 WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
-FAULT_KINDS = (429, 503, 504, "reset", "truncate")
+FAULT_KINDS = (429, 503, 504, "reset", "truncate", "html", "slow", "expire_token")
 # Faults that make sense for one item of a $batch answer (a socket cannot be cut per item).
 BATCH_ITEM_FAULTS = (429, 503, 504)
 
@@ -116,6 +116,7 @@ class FaultRule:
     method: object
     limit: object
     fired: int = 0
+    delay: float = 0.0
 
 
 class Faults:
@@ -126,21 +127,25 @@ class Faults:
     ``rate=1, limit=2``: the first two matching requests fail). ``retry_after`` is sent as the
     ``Retry-After`` header (seconds, int or float; None sends none). Kinds: 429, 503, 504 (answered
     without doing anything), ``"reset"`` (the connection is reset before anything is done or
-    answered) and ``"truncate"`` (the request IS carried out, then the answer is cut short: a
-    ``Content-Length`` larger than what is sent, and the connection closes).
+    answered), ``"truncate"`` (the request IS carried out, then the answer is cut short: a
+    ``Content-Length`` larger than what is sent, and the connection closes), ``"html"`` (a proxy's
+    502 HTML error page, nothing done), ``"slow"`` (``delay`` seconds pass, then the request is
+    carried out and answered: a client with a shorter timeout has given up by then) and
+    ``"expire_token"`` (the simulator's clock jumps past the lifetime of every token issued so far,
+    then the request is handled: Graph answers 401 as it does when a token expires mid-run).
     """
 
     def __init__(self):
         self._rules = []
         self._lock = threading.Lock()
 
-    def add(self, kind, rate=1.0, path_re=None, retry_after=None, seed=0, method=None, limit=None) -> FaultRule:
+    def add(self, kind, rate=1.0, path_re=None, retry_after=None, seed=0, method=None, limit=None, delay=0.0) -> FaultRule:
         if kind not in FAULT_KINDS:
             raise ValueError(f"fault kind must be one of {FAULT_KINDS}, got {kind!r}")
         if not 0 <= rate <= 1:
             raise ValueError(f"rate must be between 0 and 1, got {rate!r}")
         rule = FaultRule(kind, rate, re.compile(path_re) if path_re else None, retry_after,
-                         random.Random(seed), method.upper() if method else None, limit)
+                         random.Random(seed), method.upper() if method else None, limit, delay=delay)
         with self._lock:
             self._rules.append(rule)
         return rule

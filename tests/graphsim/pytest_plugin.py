@@ -4,14 +4,17 @@
 - ``graphsim_session``: one server for the whole session (per xdist worker), reset before each test.
 - ``graphsim_factory(tenant=..., **kwargs)``: start simulators with other tenants or knobs.
 
-Each of them fails the test when a directory object was deleted during it (a member removal
-without ``/$ref`` does that on Graph), unless the test is marked ``@pytest.mark.allow_destructive``.
+Every test (autouse) fails when a directory object was deleted during it (a member removal
+without ``/$ref`` does that on Graph) by a simulator it used -- one of these fixtures or one it
+started itself -- unless the test is marked ``@pytest.mark.allow_destructive``.
 """
 from __future__ import annotations
 
 import pytest
 
-from .simulator import GraphSimulator
+from .simulator import GraphSimulator, start_observers
+
+_SIMULATOR_FIXTURES = ("graphsim", "graphsim_session", "_graphsim_shared")
 
 
 def pytest_configure(config):
@@ -31,17 +34,31 @@ def destructive_failure(sims, allowed: bool) -> str | None:
             f"{lines}\nMark the test @pytest.mark.allow_destructive if that is what it means to do.")
 
 
-def _check(request, sims) -> None:
-    message = destructive_failure(sims, request.node.get_closest_marker("allow_destructive") is not None)
+def simulators_used(funcargs, started) -> list:
+    """The simulators a test used: those of the fixtures above and those it ``started``, each once."""
+    found = {id(value): value for name, value in (funcargs or {}).items()
+             if name in _SIMULATOR_FIXTURES and isinstance(value, GraphSimulator)}
+    found.update((id(sim), sim) for sim in started)
+    return list(found.values())
+
+
+@pytest.fixture(autouse=True)
+def _graphsim_destructive_check(request):
+    """Active for every test: the destructive events of every simulator the test used fail it."""
+    started = []
+    start_observers.append(started.append)
+    yield
+    start_observers.remove(started.append)
+    message = destructive_failure(simulators_used(request.node.funcargs, started),
+                                  request.node.get_closest_marker("allow_destructive") is not None)
     if message:
         pytest.fail(message, pytrace=False)
 
 
 @pytest.fixture
-def graphsim(request):
+def graphsim():
     with GraphSimulator() as sim:
         yield sim
-        _check(request, [sim])
 
 
 @pytest.fixture(scope="session")
@@ -51,14 +68,13 @@ def _graphsim_shared():
 
 
 @pytest.fixture
-def graphsim_session(request, _graphsim_shared):
+def graphsim_session(_graphsim_shared):
     _graphsim_shared.reset()
-    yield _graphsim_shared
-    _check(request, [_graphsim_shared])
+    return _graphsim_shared
 
 
 @pytest.fixture
-def graphsim_factory(request):
+def graphsim_factory():
     started = []
 
     def factory(tenant=None, **kwargs) -> GraphSimulator:
@@ -67,8 +83,5 @@ def graphsim_factory(request):
         return sim
 
     yield factory
-    try:
-        _check(request, started)
-    finally:
-        for sim in started:
-            sim.stop()
+    for sim in started:
+        sim.stop()

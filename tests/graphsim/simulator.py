@@ -31,6 +31,11 @@ FAULT_ERRORS = {
     504: ("GatewayTimeout", "The gateway did not receive a response from the service in time."),
 }
 _SECRET_WORDS = ("secret", "assertion", "token", "password", "authorization")
+PROXY_ERROR_PAGE = (b"<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head>\n<body><h1>Bad Gateway</h1>\n"
+                    b"<p>The proxy server received an invalid response from an upstream server.</p>\n" + b"<!-- padding -->\n" * 200
+                    + b"</body></html>\n")
+# Callables told of every simulator that starts: the pytest plugins keep track of what a test used.
+start_observers = []
 
 
 @functools.lru_cache(maxsize=None)
@@ -106,6 +111,8 @@ class GraphSimulator:
                                         name=f"graphsim:{port}", daemon=True)
         self._thread.start()
         self._write_federated_token()
+        for observe in list(start_observers):
+            observe(self)
         return self
 
     def stop(self) -> None:
@@ -231,6 +238,19 @@ class GraphSimulator:
             if path:
                 self.issue_federated_assertion(path=path, client_id=app["client_id"], lifetime=86400)
 
+    def secrets(self) -> list:
+        """Every credential this simulator knows or made: apps' client secrets, certificate private key
+        bodies, federated assertions and access tokens issued so far (what must never show anywhere)."""
+        found = [secret for app in self.state.apps.values() for secret in app["secrets"]]
+        for app in self.state.apps.values():
+            path = self.certificate_path(app["client_id"])
+            if path:
+                with open(path, encoding="utf-8") as handle:
+                    pem = handle.read()
+                key = pem.split("PRIVATE KEY-----", 1)[1].split("-----END", 1)[0]
+                found += [line for line in key.split() if len(line) >= 16]
+        return found + list(self.identity.issued)
+
     # ------------------------------------------------------------------ dispatch
     def dispatch(self, call: Call, batch_id: str | None = None, refusal: GraphError | None = None) -> Reply:
         """Answer one request (HTTP or $batch item), log it, inject faults; the HTTP layer does the socket work.
@@ -253,7 +273,14 @@ class GraphSimulator:
         elif rule is not None and rule.kind == "reset":
             reply = Reply(0)
             entry.fault = "reset"
+        elif rule is not None and rule.kind == "html":
+            reply = Reply(502, PROXY_ERROR_PAGE, {"Content-Type": "text/html; charset=utf-8"})
+            entry.fault = "html"
         else:
+            if rule is not None and rule.kind == "slow":
+                time.sleep(rule.delay)
+            elif rule is not None and rule.kind == "expire_token":
+                self.clock.advance(self.token_lifetime + 1)
             reply = self._answer(call)
             if rule is not None:
                 entry.fault = rule.kind  # truncate: carried out, answer cut short
