@@ -6,7 +6,21 @@
 from __future__ import annotations
 
 
+# Every module of the collection has it; entra_member_of_info takes it alone, as ``entra.membership.members.api_version``.
+_API_VERSION_OPTION = r'''
+  api_version:
+    description:
+      - The Microsoft Graph API version the requests go to.
+    type: str
+    choices: [v1.0, beta]
+    default: v1.0
+'''
+
+
 class ModuleDocFragment:
+    API_VERSION = r'''
+options:''' + _API_VERSION_OPTION
+
     # Options shared by entra_group_member, entra_au_member and teams_member (plugins/module_utils/_member_module.py).
     DOCUMENTATION = r'''
 options:
@@ -30,13 +44,7 @@ options:
     type: str
     choices: [absent, present]
     default: absent
-  api_version:
-    description:
-      - The Microsoft Graph API version the requests go to.
-    type: str
-    choices: [v1.0, beta]
-    default: v1.0
-attributes:
+''' + _API_VERSION_OPTION + r'''attributes:
   check_mode:
     support: full
     description:

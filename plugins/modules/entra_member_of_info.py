@@ -47,21 +47,18 @@ options:
         minus the direct groups). They are never removable directly; they end when the direct memberships that lead to them end.
     type: bool
     default: false
-  api_version:
-    description:
-      - The Microsoft Graph API version the requests go to.
-    type: str
-    choices: [v1.0, beta]
-    default: v1.0
 extends_documentation_fragment:
   - entra.membership.graph
+  - entra.membership.members.api_version
 attributes:
   check_mode:
     support: full
     description:
-      - Runs in full: the module only reads.
+      - Runs in full, as it only reads; the result is the same as without check mode.
   diff_mode:
     support: none
+    description:
+      - Nothing changes, so there is nothing to compare.
 notes:
   - "Permissions (application): C(User.Read.All) to read the users; C(GroupMember.Read.All) to read their groups' properties
     and the teams' owners; C(AdministrativeUnit.Read.All) for the administrative units' properties. C(Directory.Read.All)
@@ -222,35 +219,19 @@ users:
           description: V(DynamicMembership), V(ManagementRestricted) or V(LimitedInformation); V(null) when removable.
           type: str
     teams:
-      description: The teams among RV(users[].groups), with the user's role.
+      description:
+        - The teams among RV(users[].groups), each C({id, display_name, type, role, removable, reason, reason_code}) with
+          C(type=team); the team's id is its group's, and it is removable exactly when its group is (same C(reason) and C(reason_code)).
       type: list
       elements: dict
       contains:
-        id:
-          description: The team's id (its group's id).
-          type: str
-        display_name:
-          description: The team's display name.
-          type: str
-        type:
-          description: Always V(team).
-          type: str
         role:
           description: V(owner) or V(member); V(null) when the owners could not be read (then RV(users[].error) says why).
-          type: str
-        removable:
-          description: The same as its group's.
-          type: bool
-        reason:
-          description: The same as its group's.
-          type: str
-        reason_code:
-          description: The same as its group's.
           type: str
     transitive_groups:
       description:
         - The groups the user reaches only through nested groups, C({id, display_name, type, removable, reason, reason_code}),
-          always V(removable=false) with RV(users[].transitive_groups[].reason="reached through nested group membership").
+          always C(removable=false) with C(reason="reached through nested group membership") and C(reason_code=NestedMembership).
       returned: when O(include_transitive=true)
       type: list
       elements: dict
