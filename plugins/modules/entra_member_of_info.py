@@ -67,8 +67,8 @@ notes:
   - "Requests: one C($batch) of 20 resolves 20 users; each user costs two reads (groups and administrative units, three with
     O(include_transitive)), 20 to a C($batch); the owners of every distinct team found cost one read each, 20 to a C($batch).
     Two users in a dozen teams: about four HTTP requests."
-  - "Teams are the user's groups whose C(resourceProvisioningOptions) contain V(Team) (C(joinedTeams) is not used: it needs a
-    delegated user for most callers); the role is V(owner) when the user is among the group's owners, which are the team's owners."
+  - "Teams are the user's groups whose C(resourceProvisioningOptions) contain V(Team) (C(joinedTeams) returns only a team's id, name
+    and description, not the flags); the role is V(owner) when the user is among the group's owners, which are the team's owners."
   - A Graph error reading one user (for example a 403) sets that user's RV(users[].error) and fails the task after all users are
     read; RV(users) is still returned in full.
   - See the collection's C(docs/discovery.md).
