@@ -62,6 +62,7 @@ SITE_VARIABLES = ("ENTRA_GRAPH_ENDPOINT", "AZURE_AUTHORITY_HOST", "ENTRA_CA_PATH
 
 RECAP_LINE = re.compile(r"^(?P<host>\S+)\s+:\s+(?P<counts>(?:\w+=\d+\s*)+)$")
 MARKDOWN_LINES_SHOWN = 40
+MARKDOWN_WIDTH_SHOWN = 120
 FAILURE_LINES_SHOWN = 5
 STEP_MARKER = "demo-step"
 WRITE_METHODS = ("POST", "PATCH", "PUT", "DELETE")
@@ -184,16 +185,24 @@ class Memberships:
         """What must be equal for two snapshots to be the same memberships (names aside)."""
         return (frozenset(self.groups), frozenset(self.administrative_units), frozenset(self.teams.items()))
 
+    def targets(self) -> set:
+        """Ids of every group (teams' included) and administrative unit the user is in."""
+        return set(self.groups) | set(self.administrative_units)
+
     def describe(self) -> str:
         owners = sum(1 for role in self.teams.values() if role == "owner")
-        return (f"{len(self.groups)} groups, {len(self.administrative_units)} administrative units, "
-                f"{len(self.teams)} teams (owner of {owners})")
+        return (f"{_count(self.groups, 'group')}, {_count(self.administrative_units, 'administrative unit')}, "
+                f"{_count(self.teams, 'team')} (owner of {owners})")
 
     def names(self) -> list[str]:
         team_ids = set(self.teams)
         return sorted([name for gid, name in self.groups.items() if gid not in team_ids]
                       + [f"{name} (administrative unit)" for name in self.administrative_units.values()]
                       + [f"{self.team_names[tid]} (team, {role})" for tid, role in self.teams.items()])
+
+
+def _count(items, noun: str) -> str:
+    return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"
 
 
 class GraphReader:
@@ -285,7 +294,7 @@ class PlaybookRun:
     def recap_lines(self) -> list[str]:
         lines = self.output.splitlines()
         start = next((i for i, line in enumerate(lines) if line.startswith("PLAY RECAP")), len(lines))
-        return [line.rstrip() for line in lines[start:] if line.strip()]
+        return [line.rstrip(" *") for line in lines[start:] if line.strip()]
 
 
 def parse_recap(output: str) -> dict:
@@ -323,6 +332,15 @@ def new_reports(report_dir: str, before: set) -> dict:
     return found
 
 
+def report_targets(path: str) -> tuple[set, set]:
+    """Target ids a JSON report says were removed (or, in a preview, would be) and kept."""
+    with open(path, encoding="utf-8") as handle:
+        users = json.load(handle)["users"]
+    removed = {entry["target"]["id"] for user in users for entry in user["memberships"] if entry["status"] == "removed"}
+    kept = {entry["target"]["id"] for user in users for entry in user["kept"]}
+    return removed, kept
+
+
 def report_files(report_dir: str) -> set:
     return {path for kind in ("json", "md") for path in glob.glob(os.path.join(report_dir, "**", f"*.{kind}"), recursive=True)}
 
@@ -349,7 +367,8 @@ class DemoResult:
 
 
 def show_run(console: Console, run: PlaybookRun) -> None:
-    console.say(f"   $ {shlex.join([os.path.basename(run.command[0])] + run.command[1:])}")
+    shown = shlex.join([os.path.basename(run.command[0])] + run.command[1:]).replace(REPO_ROOT + os.sep, "")
+    console.say(f"   $ {shown}")
     for line in run.recap_lines():
         console.say(f"   {line}")
     console.say(f"   ({run.seconds:.0f} s)")
@@ -357,7 +376,7 @@ def show_run(console: Console, run: PlaybookRun) -> None:
         problems = [line for line in run.output.splitlines() if line.startswith(("fatal:", "failed:", "[ERROR]", "ERROR!"))]
         for line in problems[:FAILURE_LINES_SHOWN]:
             console.say(f"   {line[:300]}")
-        console.say(f"   ansible-playbook exited with {run.returncode}; full output: {os.path.relpath(run.output_file)}")
+        console.say(f"   ansible-playbook exited with {run.returncode}; full output: {_shown_path(run.output_file)}")
         if not run.recap:
             raise DemoFailure(f"ansible-playbook did not run the play ({' '.join(run.command[1:2])}): see {run.output_file}")
 
@@ -393,7 +412,7 @@ def run_demo(work_dir: str = DEFAULT_WORK_DIR, console: Console | None = None) -
     _check_final_state(console, result)
     elapsed = time.monotonic() - started
     console.say(f"\n{'Demo passed' if result.ok else 'Demo FAILED'} in {elapsed:.0f} s. "
-                f"Reports and full ansible-playbook output: {os.path.relpath(work_dir)}/")
+                f"Reports and full ansible-playbook output: {_shown_path(work_dir)}/")
     for failure in result.failures:
         console.say(f"   FAILED: {failure}")
     return result
@@ -421,19 +440,25 @@ def _offboard_steps(console, result, env, reader, work_dir, report_dir, offboard
     after = result.memberships["offboard"] = reader.memberships(LEAVER, "offboard")
     console.check(run.returncode == 0 and run.total("failed") == 0, "the offboarding ran without failures")
     console.check(run.total("changed") > 0, f"it changed the tenant (changed={run.total('changed')})")
-    removed = len(before.groups) + len(before.administrative_units) - len(after.groups) - len(after.administrative_units)
+    removed = len(before.targets() - after.targets())
     console.check(removed > 0, f"{removed} memberships removed; the leaver is left in {after.describe()}:")
     console.say("\n".join(f"     - {name}" for name in after.names()))
     if "json" not in reports:
         raise DemoFailure(f"the offboarding wrote no JSON report in {report_dir}")
+    reported_removed, reported_kept = report_targets(reports["json"])
+    console.check(reported_removed == before.targets() - after.targets() and reported_kept == after.targets(),
+                  f"the report names exactly the {len(reported_removed)} memberships that went and the {len(reported_kept)} that stayed")
+    if "json" in result.reports["check"]:
+        console.check(report_targets(result.reports["check"]["json"]) == (reported_removed, reported_kept),
+                      "the preview report said the same")
 
-    console.step(4, f"The report: {os.path.relpath(reports.get('md', reports['json']))}")
+    console.step(4, f"The report: {_shown_path(reports.get('md', reports['json']))}")
     if "md" in reports:
         with open(reports["md"], encoding="utf-8") as handle:
             lines = handle.read().rstrip().splitlines()
-        console.say("\n".join(lines[:MARKDOWN_LINES_SHOWN]), indent=3)
+        console.say("\n".join(_shortened(line) for line in lines[:MARKDOWN_LINES_SHOWN]), indent=3)
         if len(lines) > MARKDOWN_LINES_SHOWN:
-            console.say(f"   ... {len(lines) - MARKDOWN_LINES_SHOWN} more lines in {os.path.relpath(reports['md'])}")
+            console.say(f"   ... {len(lines) - MARKDOWN_LINES_SHOWN} more lines in {_shown_path(reports['md'])}")
     console.check("md" in reports, "a Markdown summary was written next to the JSON report")
 
     console.step(5, "Run it again: nothing left to do")
@@ -490,6 +515,15 @@ def _check_final_state(console: Console, result: DemoResult) -> None:
         console.check(not result.writes["rerun"], f"the second run sent no write to Graph ({len(result.writes['rerun'])} writes)")
     if "restore" in result.runs:
         console.check(state["snapshot"] == result.pristine, "the whole tenant is exactly as the demo tenant file describes it")
+
+
+def _shown_path(path: str) -> str:
+    """Paths in the checkout relative to it (how `make demo` is run), others as they are."""
+    return os.path.relpath(path, REPO_ROOT) if path.startswith(REPO_ROOT + os.sep) else path
+
+
+def _shortened(line: str) -> str:
+    return line if len(line) <= MARKDOWN_WIDTH_SHOWN else line[:MARKDOWN_WIDTH_SHOWN - 3] + "..."
 
 
 def _names(reports: dict) -> str:

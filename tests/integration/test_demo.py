@@ -71,12 +71,19 @@ def test_the_real_run_removed_the_leaver(demo):
     assert all(write.endswith("/$ref") for write in demo.writes["offboard"] if write.startswith("DELETE "))
 
 
-def test_the_report_is_machine_readable(demo):
+def test_the_report_records_what_went_and_what_stayed(demo):
     with open(demo.reports["offboard"]["json"], encoding="utf-8") as handle:
         report = json.load(handle)
-    text = json.dumps(report)
-    assert "leaver@contoso.com" in text
-    assert "graphsim-demo-secret-not-a-real-one" not in text
+    before, after = demo.memberships["before"], demo.memberships["offboard"]
+    (user,) = report["users"]
+    assert user["user_principal_name"] == "leaver@contoso.com" and report["check_mode"] is False
+    removed = {entry["target"]["id"] for entry in user["memberships"] if entry["status"] == "removed"}
+    assert removed == before.targets() - after.targets()
+    assert {entry["target"]["id"] for entry in user["kept"]} == after.targets()
+    assert all(entry["reason"] for entry in user["kept"])
+    for path in demo.reports["offboard"].values():
+        with open(path, encoding="utf-8") as handle:
+            assert "graphsim-demo-secret-not-a-real-one" not in handle.read()
 
 
 def test_a_second_run_changes_nothing(demo):
