@@ -40,7 +40,10 @@ LIST_OPTIONS = ('offboard_users', 'offboard_exclude_groups', 'offboard_exclude_a
 PATTERN_CHARACTERS = frozenset('*?[')
 
 # Why a membership is kept, in the order they are decided.
-OUT_OF_SCOPE, EXCLUDED, NOT_INCLUDED, UNREMOVABLE = 'out_of_scope', 'excluded', 'not_included', 'unremovable'
+OUT_OF_SCOPE = 'out_of_scope'
+EXCLUDED = 'excluded'
+NOT_INCLUDED = 'not_included'
+UNREMOVABLE = 'unremovable'
 # teams_member's refusal to leave a team without an owner: the membership cannot go, like a dynamic group's.
 LAST_OWNER_CODE = 'LastOwner'
 NOT_FOUND_MESSAGE = 'no user with this id or user principal name in the tenant'
@@ -363,15 +366,15 @@ def offboard_summary(report):
              '%-40s %8s %8s %8s %8s  %s' % ('user', verb.split()[-1], 'absent', 'kept', 'failed', 'status')]
     for user in report.get('users', []):
         summary = user['summary']
-        lines.append('%-40s %8d %8d %8d %8d  %s' % (_user_label(user)[:40], summary['removed'], summary['absent'], summary['kept'],
-                                                   summary['failed'], user['status']))
+        counts = (summary['removed'], summary['absent'], summary['kept'], summary['failed'])
+        lines.append('%-40s %8d %8d %8d %8d  %s' % ((_user_label(user)[:40],) + counts + (user['status'],)))
     for user in report.get('users', []):
         if user.get('error'):
             lines.append('FAILED %s: %s' % (_user_label(user), user['error'].get('message')))
         for action in user['memberships']:
             if action['status'] == 'failed':
-                lines.append('FAILED %s in %s %s: %s' % (_user_label(user), action['target']['type'], _name(action['target']),
-                                                        (action.get('error') or {}).get('message')))
+                message = (action.get('error') or {}).get('message')
+                lines.append('FAILED %s in %s %s: %s' % (_user_label(user), action['target']['type'], _name(action['target']), message))
         for kept in user['kept']:
             lines.append('kept   %s in %s %s: %s' % (_user_label(user), kept['target']['type'], _name(kept['target']), kept['reason']))
     lines.extend('warning: %s' % warning for warning in report.get('warnings', []))
@@ -467,7 +470,7 @@ def offboard_restore_plan(report, source='(given)'):
 
 def offboard_restore_summary(registered_loops, check_mode=False):
     """The restore playbook's outcome from its registered module loops: counts, and one line per failure."""
-    counts = dict.fromkeys(('added', 'present', 'failed'), 0)
+    counts = {'added': 0, 'present': 0, 'failed': 0}
     failed = []
     for registered in registered_loops or []:
         for call in (registered or {}).get('results') or []:
@@ -481,8 +484,8 @@ def offboard_restore_summary(registered_loops, check_mode=False):
             for pair in pairs:
                 counts[pair.get('status')] = counts.get(pair.get('status'), 0) + 1
                 if pair.get('status') == 'failed':
-                    failed.append('%s in %s %s: %s' % (pair.get('member'), pair['target'].get('type'), _name(pair['target']),
-                                                      (pair.get('error') or {}).get('message')))
+                    message = (pair.get('error') or {}).get('message')
+                    failed.append('%s in %s %s: %s' % (pair.get('member'), pair['target'].get('type'), _name(pair['target']), message))
     verb = 'would add back' if check_mode else 'added back'
     lines = ['Restore: %d %s, %d already there, %d failed' % (counts['added'], verb, counts['present'], counts['failed'])]
     lines.extend('FAILED %s' % line for line in failed)
