@@ -27,6 +27,7 @@ from ansible_collections.entra.membership.plugins.module_utils._resolve import T
 TRANSITIVE_REASON = 'reached through nested group membership'
 TEAM_ROLE_OWNER = 'owner'
 TEAM_ROLE_MEMBER = 'member'
+LIMITED_INFORMATION = 'LimitedInformation'
 # What each read is and the permission it needs: Graph's 403 does not say which one is missing.
 _READS = {
     'user': ("the user '%s'", 'User.Read.All'),
@@ -44,7 +45,7 @@ def _select(kind):
 def _limited_information(raw, kind):
     """``(code, message)`` when Graph gave only the id (every group and unit has a name): the app may read users, not this kind."""
     if raw.get('displayName') is None:
-        return ('LimitedInformation', "Graph returned only the id of %s %s, not its properties: the app needs %s to read them, "
+        return (LIMITED_INFORMATION, "Graph returned only the id of %s %s, not its properties: the app needs %s to read them, "
                                       "so whether it can be changed is unknown" % (kind.noun, raw.get('id'), _READS[kind.option][1]))
     return None
 
@@ -214,6 +215,15 @@ def _settle_teams(user, owners):
         user.teams.append(team_entry(group, role))
 
 
+def _settle_limited(user):
+    """Memberships Graph named only by id make the user's answer incomplete: which of them are teams is unknown too."""
+    hidden = [entry for entry in user.groups + user.administrative_units if entry['reason_code'] == LIMITED_INFORMATION]
+    if hidden:
+        user.fail({'status': None, 'code': LIMITED_INFORMATION, 'request_id': None, 'message':
+                   "Graph returned only the ids of %d of the memberships of '%s' (each entry's reason names the permission the app lacks): "
+                   "which are teams and whether they can be changed is unknown" % (len(hidden), user.ref)})
+
+
 def _settle_transitive(user):
     direct = {group['id'].lower() for group in user.groups}
     user.transitive_groups = [transitive_entry(item) for item in user.transitive_groups if str(item.get('id') or '').lower() not in direct]
@@ -232,6 +242,7 @@ def discover(client, user_refs, include_transitive=False, warn=None):
         _read_memberships(client, readable, include_transitive)
         owners = _read_team_owners(client, readable)
         for user in readable:
+            _settle_limited(user)
             _settle_teams(user, owners)
             if include_transitive:
                 _settle_transitive(user)

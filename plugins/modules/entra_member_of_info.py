@@ -63,7 +63,8 @@ notes:
   - "Permissions (application): C(User.Read.All) to read the users; C(GroupMember.Read.All) to read their groups' properties
     and the teams' owners; C(AdministrativeUnit.Read.All) for the administrative units' properties. C(Directory.Read.All)
     covers all of them (and is needed to name an id that is not a user). Without the group or administrative unit permission
-    Graph returns only ids; such entries are V(removable=false) with RV(users[].groups[].reason_code=LimitedInformation)."
+    Graph returns only ids; such entries are V(removable=false) with RV(users[].groups[].reason_code=LimitedInformation), and the
+    user's RV(users[].error) says so (which of them are teams is unknown), so the task fails rather than guess."
   - "Requests: one C($batch) of 20 resolves 20 users; each user costs two reads (groups and administrative units, three with
     O(include_transitive)), 20 to a C($batch); the owners of every distinct team found cost one read each, 20 to a C($batch).
     Two users in a dozen teams: about four HTTP requests."

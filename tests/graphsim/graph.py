@@ -54,6 +54,9 @@ ROLE_PROPERTIES = ("id", "displayName", "description", "roleTemplateId")
 TYPE_PROPERTIES = {"user": USER_PROPERTIES, "group": GROUP_BETA_PROPERTIES, "administrativeUnit": AU_PROPERTIES,
                    "directoryRole": ROLE_PROPERTIES}
 JOINED_TEAM_PROPERTIES = ("id", "displayName", "description")
+# includes/limited-info.md: in a directoryObject collection, an object of a type the app may not read comes back
+# with only its @odata.type and id, every other property null.
+READ_OBJECT = {"user": READ_USER, "group": READ_GROUP, "administrativeUnit": READ_AU}
 CASTS = {"microsoft.graph.user": "user", "microsoft.graph.group": "group",
          "microsoft.graph.administrativeUnit": "administrativeUnit", "microsoft.graph.directoryRole": "directoryRole"}
 OTHER_DIRECTORY_TYPES = {"microsoft.graph.device", "microsoft.graph.servicePrincipal", "microsoft.graph.orgContact",
@@ -302,7 +305,13 @@ class Graph:
             properties = set().union(*(TYPE_PROPERTIES[k] for k in kinds))
             kept = {r["id"] for r in self._filter(ctx, [record for _kind, record in pairs], properties, "DirectoryObject", advanced_only=True)}
             pairs = [(kind, record) for kind, record in pairs if record["id"] in kept]
-        return self._page(ctx, pairs, context, lambda pair: self._render(ctx, pair[0], pair[1], select, typed=True))
+        return self._page(ctx, pairs, context, lambda pair: self._limited(ctx, pair[0], self._render(ctx, pair[0], pair[1], select, typed=True)))
+
+    @staticmethod
+    def _limited(ctx: Context, kind: str, body: dict) -> dict:
+        if kind in READ_OBJECT and not ctx.roles & READ_OBJECT[kind]:
+            return {name: (value if name in ("@odata.type", "id") else None) for name, value in body.items()}
+        return body
 
     def _page(self, ctx: Context, items: list, context: str, render=None) -> Reply:
         """One page of ``items`` (``render`` turns each item of the page into its JSON form)."""

@@ -217,17 +217,30 @@ def test_an_app_without_permissions_fails_naming_the_user_and_the_permission(gra
     assert_read_only(sim)
 
 
-def test_owners_not_readable_leaves_roles_unknown_and_fails(graphsim_session):
+def test_an_app_that_may_read_only_users_gets_ids_and_fails_rather_than_guess(graphsim_session):
     sim = graphsim_session
     app = app_id(sim, "No Permissions")
-    sim.set_app_roles(app, ["User.Read.All"])  # the simulator lets User.Read.All read memberOf, not group owners
+    sim.set_app_roles(app, ["User.Read.All"])  # Graph lists the memberships, but only their ids (includes/limited-info.md)
     result = run(sim, client_id=app, users=[LEAVER])
     assert result["rc"] == 1 and result["msg"] == "entra_member_of_info: 0 users read, 1 failed ('%s')" % LEAVER
     (user,) = result["users"]
-    assert user["found"] is True and set(by_name(user["groups"])) == set(LEAVER_GROUPS)
-    assert [team["role"] for team in user["teams"]] == [None] * len(LEAVER_TEAMS)
-    assert user["error"]["status"] == 403 and "the owners of the teams of 'leaver@contoso.com' needs the permission GroupMember.Read.All" in user[
-        "error"]["message"]
+    assert user["found"] is True and user["teams"] == []
+    assert {group["id"] for group in user["groups"]} == {sim.state.id_of("group", name) for name in LEAVER_GROUPS}
+    for entry in user["groups"] + user["administrative_units"]:
+        assert entry["display_name"] is None and entry["removable"] is False and entry["reason_code"] == "LimitedInformation"
+    assert "GroupMember.Read.All" in user["groups"][0]["reason"] and "AdministrativeUnit.Read.All" in user["administrative_units"][0]["reason"]
+    assert user["error"]["code"] == "LimitedInformation" and "only the ids of %d" % (len(LEAVER_GROUPS) + len(LEAVER_UNITS)) in user["error"]["message"]
+
+
+def test_owners_not_read_leave_roles_unknown_and_fail(graphsim_session):
+    sim = graphsim_session
+    sim.faults.add(503, path_re=r"/groups/%s/owners$" % sim.state.id_of("group", "Sales EMEA"))
+    result = run(sim, users=[LEAVER, LEAVER2], max_retries=0)
+    assert result["rc"] == 1 and result["msg"] == "entra_member_of_info: 0 users read, 2 failed ('%s', '%s')" % (LEAVER, LEAVER2)
+    for user in result["users"]:
+        teams = by_name(user["teams"])
+        assert teams["Sales EMEA"]["role"] is None and user["error"]["status"] == 503
+        assert all(team["role"] in ("owner", "member") for name, team in teams.items() if name != "Sales EMEA")
 
 
 def test_one_user_failing_does_not_hide_the_others(graphsim_session):

@@ -1,0 +1,33 @@
+"""includes/limited-info.md: objects of a type the app may not read come back with only @odata.type and id."""
+from .conftest import GraphApi
+
+LEAVER = "leaver@contoso.com"
+
+
+def app_with(sim, roles):
+    app = sim.state.id_of("app", "No Permissions")
+    sim.set_app_roles(app, roles)
+    return GraphApi(sim, token=sim.issue_token(client_id=app))
+
+
+def test_groups_and_units_without_their_read_permission_are_ids_only(sim):
+    api = app_with(sim, ["User.Read.All"])
+    items = api.all_pages(f"/users/{LEAVER}/memberOf", params={"$select": "id,displayName,groupTypes,membershipType"})
+    board = sim.state.id_of("group", "Executive Board")
+    germany = sim.state.id_of("au", "Germany")
+    by_id = {item["id"]: item for item in items}
+    assert by_id[board] == {"@odata.type": "#microsoft.graph.group", "id": board, "displayName": None, "groupTypes": None, "membershipType": None}
+    assert by_id[germany]["@odata.type"] == "#microsoft.graph.administrativeUnit" and by_id[germany]["displayName"] is None
+
+
+def test_each_read_permission_opens_its_own_type(sim):
+    api = app_with(sim, ["User.Read.All", "GroupMember.Read.All"])
+    groups = api.all_pages(f"/users/{LEAVER}/memberOf/microsoft.graph.group", params={"$select": "id,displayName"})
+    assert "Executive Board" in {group["displayName"] for group in groups}
+    units = api.all_pages(f"/users/{LEAVER}/memberOf/microsoft.graph.administrativeUnit", params={"$select": "id,displayName"})
+    assert units and all(unit["displayName"] is None for unit in units)
+    members = api.all_pages(f"/groups/{sim.state.id_of('group', 'Platform Engineers')}/members", params={"$select": "id,displayName"})
+    assert "Lee Leaver" in {member["displayName"] for member in members}
+    no_users = app_with(sim, ["GroupMember.Read.All"])
+    hidden = no_users.all_pages(f"/groups/{sim.state.id_of('group', 'Platform Engineers')}/members/microsoft.graph.user")
+    assert hidden and all(set(value for key, value in member.items() if key not in ("@odata.type", "id")) == {None} for member in hidden)
