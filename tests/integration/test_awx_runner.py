@@ -39,7 +39,7 @@ MEMBER_MODULES = {"entra.membership.entra_group_member": "group",
                   "entra.membership.teams_member": "team"}
 LEAVER = "leaver@contoso.com"
 # The leaver is this team's only owner: removing them is refused, so the survey keeps it.
-KEPT_TEAM = "Legacy Integrations"
+KEPT_TEAM = "Data Science Guild"
 
 pytestmark = pytest.mark.playbook
 needs_playbook = pytest.mark.skipif(not os.path.isfile(os.path.join(REPO_ROOT, PLAYBOOK)), reason="playbooks/offboard.yml has not landed yet")
