@@ -46,7 +46,7 @@ def _limited_information(raw, kind):
     """``(code, message)`` when Graph gave only the id (every group and unit has a name): the app may read users, not this kind."""
     if raw.get('displayName') is None:
         return (LIMITED_INFORMATION, "Graph returned only the id of %s %s, not its properties: the app needs %s to read them, "
-                                      "so whether it can be changed is unknown" % (kind.noun, raw.get('id'), _READS[kind.option][1]))
+                                     "so whether it can be changed is unknown" % (kind.noun, raw.get('id'), _READS[kind.option][1]))
     return None
 
 

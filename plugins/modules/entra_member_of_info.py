@@ -113,8 +113,11 @@ msg:
   returned: always
   type: str
 users:
-  description: One entry per distinct user given, in the order given.
-  returned: always
+  description:
+    - One entry per distinct user given, in the order given.
+    - Missing only when the task failed before reading anyone (bad input, authentication), so that no caller mistakes that for
+      "no users"; a failure reading some users still returns every entry.
+  returned: success, and when reading some users failed
   type: list
   elements: dict
   contains:
@@ -257,11 +260,11 @@ def main():
     try:
         user_refs = checked_references('users', module.params['users'], member_problem, MAX_MEMBERS)
     except ValueError as exc:
-        module.fail_json(msg=str(exc), changed=False, users=[])
+        module.fail_json(msg=str(exc), changed=False)
 
     users = []
     if user_refs:
-        with module.graph_errors(changed=False, users=[]):
+        with module.graph_errors(changed=False):
             users = discover(module.client, user_refs, module.params['include_transitive'], warn=module.warn)
     result = dict(changed=False, msg=compose_msg(MODULE_NAME, users), users=users)
     if any(entry['error'] is not None for entry in users):

@@ -269,7 +269,8 @@ def test_one_user_failing_does_not_hide_the_others(graphsim_session):
 def test_bad_input_fails_before_any_request(graphsim_session, users, named):
     sim = graphsim_session
     result = run(sim, users=users)
-    assert result["rc"] == 1 and result["failed"] is True and result["users"] == []
+    # No users key at all: a caller (the offboard role) cannot mistake the failure for "nobody to offboard".
+    assert result["rc"] == 1 and result["failed"] is True and "users" not in result
     assert result["msg"].startswith("users: ") and named in result["msg"]
     assert sim.log.graph_requests() == [] and sim.log.writes() == []
 
@@ -277,7 +278,15 @@ def test_bad_input_fails_before_any_request(graphsim_session, users, named):
 def test_users_must_be_a_list_and_nothing_given_reads_nothing(graphsim_session):
     sim = graphsim_session
     not_a_list = run(sim, users={"upn": LEAVER})
-    assert not_a_list["rc"] == 1 and "users" in not_a_list["msg"]
+    assert not_a_list["rc"] == 1 and "users" in not_a_list["msg"] and "users" not in not_a_list
     empty = run(sim, users=[])
     assert empty["rc"] == 0 and empty["users"] == [] and empty["msg"] == "entra_member_of_info: nothing to do (no users given)"
     assert len(sim.log) == 0
+
+
+def test_an_authentication_failure_fails_without_users_and_without_the_secret(graphsim_session):
+    sim = graphsim_session
+    result = run_module(entra_member_of_info, dict(sim.module_auth(), client_secret="not-the-secret-0123", users=[LEAVER]))
+    assert result["rc"] == 1 and "users" not in result and "AADSTS" in result["msg"]
+    assert "not-the-secret-0123" not in str(result)
+    assert sim.log.count(path_re=r"^/(v1\.0|beta)/") == 0
