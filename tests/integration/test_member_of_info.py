@@ -290,3 +290,14 @@ def test_an_authentication_failure_fails_without_users_and_without_the_secret(gr
     assert result["rc"] == 1 and "users" not in result and "AADSTS" in result["msg"]
     assert "not-the-secret-0123" not in str(result)
     assert sim.log.count(path_re=r"^/(v1\.0|beta)/") == 0
+
+
+def test_an_id_that_is_a_group_is_not_a_user(graphsim_session):
+    sim = graphsim_session
+    sales = sim.state.id_of("group", "Sales")
+    result = run(sim, users=[sales, LEAVER2])
+    assert result["rc"] == 1 and result["msg"] == "entra_member_of_info: 1 user read, 1 failed ('%s')" % sales
+    group, leaver2 = result["users"]
+    assert group["error"]["code"] == "NotAUser" and "is a group, not a user" in group["error"]["message"]
+    assert group["groups"] == [] and leaver2["error"] is None and leaver2["groups"]
+    assert sim.log.count(path_re=r"/users/%s/" % sales) == 0  # its memberships are not read as a user's
