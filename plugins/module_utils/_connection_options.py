@@ -65,7 +65,7 @@ CREDENTIAL_OPTIONS = ('client_secret', 'client_certificate_path', 'federated_tok
 SECRET_OPTIONS = tuple(name for name, spec in ARGSPEC.items() if spec.get('no_log'))
 MAX_CONCURRENCY_LIMIT = 16
 
-_TENANT = re.compile(r'^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252}[A-Za-z0-9])?$')  # a GUID or a verified domain
+_TENANT = re.compile(r'^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252}[A-Za-z0-9])?\Z')  # a GUID or a verified domain; \Z: no trailing newline
 
 
 def env_vars(option):

@@ -34,6 +34,8 @@ from ansible_collections.entra.membership.plugins.module_utils._resolve import (
     is_object_id,
     resolve_members,
     resolve_targets,
+    shown,
+    text_problem,
     upn_problem,
 )
 
@@ -43,7 +45,6 @@ MAX_NAME_LENGTH = 256
 _LISTED_PROBLEMS = 10
 # Hex groups joined by dashes: meant as an object id even when it is not a valid one.
 _ID_ATTEMPT = re.compile(r'^[0-9a-fA-F]+(?:-[0-9a-fA-F]+){2,}$')
-_CONTROL = re.compile(r'[\x00-\x1f\x7f]')
 
 
 def member_argument_spec(targets_option, **extra):
@@ -68,10 +69,10 @@ def member_problem(value):
         return None
     if '@' in value:
         problem = upn_problem(value)
-        return "'%s' is not a user principal name: %s" % (value, problem) if problem else None
+        return "'%s' is not a user principal name: %s" % (shown(value), problem) if problem else None
     if _ID_ATTEMPT.match(value.strip()):
-        return "'%s' is not a valid object id (a GUID such as 0f8fad5b-d9cb-469f-a165-70867728950e)" % value
-    return "'%s' is neither an object id (GUID) nor a user principal name (which contains @)" % value
+        return "'%s' is not a valid object id (a GUID such as 0f8fad5b-d9cb-469f-a165-70867728950e)" % shown(value)
+    return "'%s' is neither an object id (GUID) nor a user principal name (which contains @)" % shown(value)
 
 
 def target_problem(value):
@@ -81,13 +82,14 @@ def target_problem(value):
     if is_object_id(value):
         return None
     if _ID_ATTEMPT.match(value.strip()):
-        return "'%s' is not a valid object id (a GUID such as 0f8fad5b-d9cb-469f-a165-70867728950e)" % value
-    if _CONTROL.search(value):
-        return "'%s' contains control characters" % value.encode('unicode_escape').decode('ascii')
+        return "'%s' is not a valid object id (a GUID such as 0f8fad5b-d9cb-469f-a165-70867728950e)" % shown(value)
+    problem = text_problem(value)
+    if problem:
+        return "'%s': %s" % (shown(value), problem)
     if value != value.strip():
-        return "'%s' has leading or trailing spaces, which no display name has" % value
+        return "'%s' has leading or trailing spaces, which no display name has" % shown(value)
     if len(value) > MAX_NAME_LENGTH:
-        return "'%s...' is longer than a display name can be (%d characters)" % (value[:40], MAX_NAME_LENGTH)
+        return "'%s...' is longer than a display name can be (%d characters)" % (shown(value[:40]), MAX_NAME_LENGTH)
     return None
 
 

@@ -20,10 +20,14 @@ from ansible_collections.entra.membership.plugins.module_utils._graph_client imp
 TARGET_TYPES = ('group', 'administrative_unit', 'team')
 USER_SELECT = 'id,userPrincipalName,displayName'
 
-_GUID = re.compile(r'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$')
+# \Z, not $: '$' also matches before a trailing newline, which would then travel into a path.
+_GUID = re.compile(r'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z')
 _CONTROL = re.compile(r'[\x00-\x1f\x7f]')
-# Characters no Entra UPN can hold and that mean something in a URL or a path.
-_UPN_FORBIDDEN = re.compile(r'[\s/\\?%"<>|*:,;]')
+# A lone surrogate is no text at all: it cannot be sent as UTF-8 (and would end the run in a traceback).
+_SURROGATE = re.compile(r'[\ud800-\udfff]')
+# Characters no Entra UPN can hold and that mean something in a URL or a path; brackets and braces
+# are what a list or dict turns into when a template puts one where a single UPN belongs.
+_UPN_FORBIDDEN = re.compile(r'[\s/\\?%"<>|*:,;\[\]{}]')
 _NAME_LIMIT = 256
 
 
@@ -59,19 +63,34 @@ def object_id_segment(value):
     return value.lower()
 
 
+def shown(value):
+    """``value`` for a message: characters that would not show (controls, bidi marks, surrogates) as escapes."""
+    return ''.join(char if char.isprintable() else char.encode('unicode_escape').decode('ascii') for char in str(value))
+
+
+def text_problem(value):
+    """Why the text ``value`` cannot be sent to Graph as a name or a key, or None."""
+    if _CONTROL.search(value):
+        return 'it contains control characters'
+    if _SURROGATE.search(value):
+        return 'it is not valid Unicode text (it holds a lone surrogate)'
+    return None
+
+
 def upn_problem(value):
     """Why ``value`` cannot be a user principal name, or None."""
     if not isinstance(value, str) or not value:
         return 'it is empty'
-    if _CONTROL.search(value):
-        return 'it contains control characters'
+    problem = text_problem(value)
+    if problem:
+        return problem
     if value.count('@') != 1 or value.startswith('@') or value.endswith('@'):
         return "a user principal name has exactly one '@' between a name and a domain"
     if '..' in value:
         return "it contains '..'"
     forbidden = _UPN_FORBIDDEN.search(value)
     if forbidden:
-        return "it contains '%s'" % forbidden.group(0)
+        return "it contains '%s'" % shown(forbidden.group(0))
     return None
 
 
@@ -81,7 +100,7 @@ def user_path(ref):
         return '/users/%s' % ref.lower()
     problem = upn_problem(ref)
     if problem:
-        raise ValueError("'%s' is not a user principal name: %s" % (ref, problem))
+        raise ValueError("'%s' is not a user principal name: %s" % (shown(ref), problem))
     if ref.startswith('$') or "'" in ref:
         # '/users/$x' would read as an OData system segment; a quote needs the literal form to double it.
         return '/users(%s)' % key_literal(ref)
@@ -184,10 +203,10 @@ def resolve_targets(client, target_type, refs, select=None):
             targets[ref] = Target(ref, type=target_type, error=_invalid(
                 'InvalidTargetReference', 'a %s must be given by id or display name, got an empty value' % label))
             continue
-        if _CONTROL.search(ref) or len(ref) > _NAME_LIMIT:
+        if text_problem(ref) or len(ref) > _NAME_LIMIT:
             targets[ref] = Target(ref, type=target_type, error=_invalid(
                 'InvalidTargetReference', "%s '%s' is not valid: a display name has no control characters and at most %d characters"
-                % (label, ref.encode('unicode_escape').decode('ascii')[:80], _NAME_LIMIT)))
+                % (label, shown(ref)[:80], _NAME_LIMIT)))
             continue
         if is_object_id(ref):
             key = ('id', ref.lower())
@@ -222,16 +241,16 @@ def _target(ref, key, response, target_type, label):
         candidates = [item for item in groups if _is_team(item)]
         if groups and not candidates:
             return Target(ref, type=target_type, error=GraphError(
-                None, 'NotATeam', "group '%s' (%s) has no team" % (ref, ', '.join(item.get('id') or '?' for item in groups)), response.request_id))
+                None, 'NotATeam', "group '%s' (%s) has no team" % (shown(ref), ', '.join(item.get('id') or '?' for item in groups)), response.request_id))
     if not candidates:
-        hint = '; names differing only in case: %s' % ', '.join("'%s' (%s)" % (item.get('displayName'), item.get('id')) for item in near) if near else ''
+        hint = '; names differing only in case: %s' % ', '.join("'%s' (%s)" % (shown(item.get('displayName')), item.get('id')) for item in near) if near else ''
         return Target(ref, type=target_type, error=GraphError(
-            None, 'TargetNotFound', "no %s has the display name '%s'%s" % (label, ref, hint), response.request_id))
+            None, 'TargetNotFound', "no %s has the display name '%s'%s" % (label, shown(ref), hint), response.request_id))
     more = bool(body.get('@odata.nextLink'))
     if len(candidates) > 1 or more:
         ids = ', '.join(item.get('id') or '?' for item in candidates) + (', ...' if more else '')
         return Target(ref, type=target_type, error=GraphError(
-            None, 'AmbiguousTargetName', "%d %ss have the display name '%s' (%s): give the id instead" % (len(candidates), label, ref, ids),
+            None, 'AmbiguousTargetName', "%d %ss have the display name '%s' (%s): give the id instead" % (len(candidates), label, shown(ref), ids),
             response.request_id))
     item = candidates[0]
     return Target(ref, item.get('id'), item.get('displayName'), target_type, item, None)
