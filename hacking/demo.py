@@ -536,7 +536,11 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     # A SIGTERM (a CI timeout, `kill`) must stop the simulator too: make it unwind like Ctrl-C.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    return 0 if run_demo(os.path.abspath(args.work_dir)).ok else 1
+    try:
+        return 0 if run_demo(os.path.abspath(args.work_dir)).ok else 1
+    except KeyboardInterrupt:
+        print("\nInterrupted; the simulator was stopped.", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
