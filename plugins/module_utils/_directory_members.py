@@ -10,12 +10,14 @@ Both change a directory object's ``members`` navigation property through ``$ref`
 Without ``/$ref`` Graph deletes the member object itself (the seeds' Caution), so every write
 path is built by ``_ref_path``, which refuses anything else.
 
-How a real run knows whether a pair is a membership: it does not ask first. The ``$ref`` write
-IS the cheapest question -- one request per pair either way, 20 to a ``$batch`` -- and Graph's
-answer (204, or the 404 / replication-lag 400 that mean "not a member") is authoritative even
-while a recent change replicates, where a read could be stale. Check mode and diff mode must
-know beforehand, so they read: each member's ``memberOf`` (cast to the target type) when there
-are no more members than targets and all are users, otherwise each target's ``members``.
+How a real run knows whether a pair is a membership: the ``$ref`` write's answer (204, or the
+404 / replication-lag 400 that mean "not a member") is authoritative even while a recent change
+replicates, where a read could be stale. The memberships are still read before writing: each
+member's ``memberOf`` (cast to the target type) when there are no more members than targets and
+all are users, otherwise each target's ``members``. Check mode and diff mode need that to know
+beforehand; a real run reads only in the first, cheap case (what offboarding is), for the one
+answer that cannot speak for itself: "not a member" to a write sent again because the first
+answer was lost (our own removal, or was it never there?). Without the read that answer stays ``absent``.
 
 FOR INTERNAL COLLECTION USE ONLY: this interface may change in any release.
 """
@@ -146,6 +148,13 @@ def ref_path(kind, api_version, target_id, member_id=None):
     return path
 
 
+def _by_member(pairs):
+    """Read memberships from each member's memberOf (no more members than targets, all users), not from each target's members."""
+    targets = {pair.target.id.lower() for pair in pairs}
+    members = {pair.member.id.lower(): pair.member for pair in pairs}
+    return len(members) <= len(targets) and all(member.object_type == 'user' for member in members.values())
+
+
 class DirectoryMembers:
     """The engine ``run_member_module`` drives for groups or administrative units."""
 
@@ -174,9 +183,14 @@ class DirectoryMembers:
         return pair.member_ref
 
     def settle(self, client, pairs, state, check_mode, want_before):
-        """Decide every pair still open; in check or diff mode read the memberships of all resolved pairs first."""
+        """Decide every pair still open, after reading the memberships of all resolved pairs (see _write for why a real run reads too)."""
+        resolved = [pair for pair in pairs if pair.target.id and pair.member_id]
         if check_mode or want_before:
-            self._read_memberships(client, [pair for pair in pairs if pair.target.id and pair.member_id], check_mode)
+            self._read_memberships(client, resolved, check_mode)
+        else:
+            open_resolved = [pair for pair in resolved if pair.outcome is None]
+            if _by_member(open_resolved):  # cheap: one memberOf read per member, outnumbered by the writes
+                self._read_memberships(client, open_resolved, check_mode)
         open_pairs = [pair for pair in pairs if pair.outcome is None]
         if not open_pairs:
             return
@@ -190,14 +204,12 @@ class DirectoryMembers:
     def _read_memberships(self, client, pairs, check_mode):
         if not pairs:
             return
-        targets = {pair.target.id.lower(): pair.target for pair in pairs}
-        members = {pair.member.id.lower(): pair.member for pair in pairs}
-        by_member = len(members) <= len(targets) and all(member.object_type == 'user' for member in members.values())
+        by_member = _by_member(pairs)
         if by_member:
-            keys = list(members)
+            keys = list({pair.member.id.lower(): None for pair in pairs})
             paths = ['/users/%s/memberOf/%s' % (object_id_segment(key), self.kind.member_of_cast) for key in keys]
         else:
-            keys = list(targets)
+            keys = list({pair.target.id.lower(): None for pair in pairs})
             paths = [members_path(self.kind, client.api_version, key) for key in keys]
         params = {'$select': 'id', '$top': str(READ_PAGE_SIZE)}
         read = dict(zip(keys, read_collections(client, [GraphRequest('GET', path, params=params) for path in paths])))
@@ -225,6 +237,8 @@ class DirectoryMembers:
     # -- the real run -------------------------------------------------------------------------------
 
     def _write(self, client, pairs, state):
+        """The ``$ref`` writes; Graph's answers decide. The membership read before only settles an answer to a
+        repeated write (the first one's answer was lost): "not a member" then may be our own removal."""
         version = client.api_version
         if state == 'absent':
             requests = [GraphRequest('DELETE', ref_path(self.kind, version, pair.target.id, pair.member.id)) for pair in pairs]
@@ -234,4 +248,4 @@ class DirectoryMembers:
                         for pair in pairs]
             decide = ref_addition_outcome
         for pair, response in zip(pairs, client.batch(requests)):
-            pair.decide(decide(response, denied=self.kind.denied(pair.target)))
+            pair.decide(decide(response, denied=self.kind.denied(pair.target), was_member=pair.was_member))

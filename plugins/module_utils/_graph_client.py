@@ -43,6 +43,7 @@ USER_AGENT = 'entra.membership/%s' % COLLECTION_VERSION
 
 BATCH_LIMIT = 20                     # Graph's maximum number of requests in one $batch
 RETRY_STATUSES = frozenset((429, 503, 504))
+_ANSWER_MAY_BE_LOST = frozenset((None, 504))  # no answer, or a gateway that stopped waiting: the request may have been carried out
 MAX_RETRY_AFTER = 300.0              # seconds; a longer Retry-After is a broken header, not a plan
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 60.0
@@ -107,7 +108,12 @@ class GraphRequest:
 
 @dataclass
 class GraphResponse:
-    """Graph's answer: ``status`` None when no HTTP answer came; ``error`` set whenever ``ok`` is false."""
+    """Graph's answer: ``status`` None when no HTTP answer came; ``error`` set whenever ``ok`` is false.
+
+    ``replayed``: an earlier attempt of this request may have been carried out without its answer
+    reaching us (a cut connection, a truncated answer, a timeout, a gateway's 504), so this answer
+    may describe the world after our own write (a 404 for the member we just removed).
+    """
 
     status: int | None
     headers: dict = field(default_factory=dict)
@@ -115,6 +121,7 @@ class GraphResponse:
     request_id: str | None = None
     client_request_id: str | None = None
     error: GraphError | None = None
+    replayed: bool = False
 
     @property
     def ok(self):
@@ -301,9 +308,11 @@ class GraphClient:
             return GraphResponse(None, error=exc)
         attempt = 0
         refreshed = False
+        answer_lost = False
         while True:
             token = self._auth.token()
             response, retryable = self._send(method.upper(), url, body, headers, token)
+            response.replayed = answer_lost
             if response.status == 401 and not refreshed:
                 # An expired or revoked token: one fresh token, one more try, whatever the error code.
                 refreshed = True
@@ -311,6 +320,7 @@ class GraphClient:
                 continue
             if not retryable or attempt >= self.max_retries:
                 return response
+            answer_lost = answer_lost or response.status in _ANSWER_MAY_BE_LOST or (response.error is not None and response.error.code == 'IncompleteResponse')
             attempt += 1
             throttled = response.status in RETRY_STATUSES
             delay = parse_retry_after(header_value(response.headers, 'retry-after')) if throttled else None
@@ -366,15 +376,19 @@ class GraphClient:
         pending = list(chunk)
         item_attempts = dict.fromkeys(chunk, 0)
         broken_answers = 0
+        replayed = set()
         while pending:
             payload = {'requests': [self._batch_item(index, graph_requests[index]) for index in pending]}
             outer = self.request('POST', '/$batch', body=payload)
             self._count(batches=1)
+            if outer.replayed:
+                replayed.update(pending)
             answers = self._batch_answers(outer)
             if answers is None:
                 # Refused, unanswered or unreadable even after request()'s own retries: so is every item.
                 for index in pending:
-                    done[index] = GraphResponse(outer.status, outer.headers, outer.body, outer.request_id, outer.client_request_id, outer.error)
+                    done[index] = GraphResponse(outer.status, outer.headers, outer.body, outer.request_id, outer.client_request_id, outer.error,
+                                                replayed=index in replayed)
                 return done
             missing = [index for index in pending if str(index) not in answers]
             throttled, waits = [], []
@@ -382,12 +396,16 @@ class GraphClient:
                 if str(index) not in answers:
                     continue
                 response = self._item_response(answers[str(index)], outer)
+                response.replayed = index in replayed
+                if response.status in _ANSWER_MAY_BE_LOST:
+                    replayed.add(index)
                 if response.status in RETRY_STATUSES and item_attempts[index] < self.max_retries:
                     item_attempts[index] += 1
                     throttled.append(index)
                     waits.append(parse_retry_after(header_value(response.headers, 'retry-after')))
                 else:
                     done[index] = response
+            replayed.update(missing)
             if missing:
                 # A truncated or unparseable answer: ask again for what is unanswered. Writes are
                 # idempotent at the membership layer, so a repeated DELETE/POST $ref is harmless.
@@ -395,7 +413,8 @@ class GraphClient:
                     error = outer.error or GraphError(outer.status, 'IncompleteBatchResponse', '$batch answer had no response for this request',
                                                       outer.request_id)
                     for index in missing:
-                        done[index] = GraphResponse(outer.status, client_request_id=outer.client_request_id, request_id=outer.request_id, error=error)
+                        done[index] = GraphResponse(outer.status, client_request_id=outer.client_request_id, request_id=outer.request_id, error=error,
+                                                    replayed=True)
                     missing = []
                 else:
                     broken_answers += 1

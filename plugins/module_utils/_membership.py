@@ -89,29 +89,36 @@ def _message_of(response):
     return ((response.error.message if response.error else '') or '').lower()
 
 
-def ref_removal_outcome(response, denied=None):
+def _replayed(response):
+    return bool(getattr(response, 'replayed', False))
+
+
+def ref_removal_outcome(response, denied=None, was_member=None):
     """A ``DELETE .../members/{id}/$ref`` answer, the target known to exist (its flags were read before writing).
 
     204: removed. 404 names the *target* and says "not a member" here, never "no such target";
     Graph's replication-lag 400 means the same. ``denied``: why a 403 happened on this target.
+    A "not a member" that answers a repeated DELETE (the first one's answer was lost) may be
+    the echo of our own removal: ``was_member`` (read before writing) then decides.
     """
     if response.ok:
         return outcome(REMOVED, None, response.request_id)
     if response.status == 404 or (response.status == 400 and _REF_NOT_PRESENT in _message_of(response)):
-        return outcome(ABSENT, None, response.request_id)
+        return outcome(REMOVED if was_member and _replayed(response) else ABSENT, None, response.request_id)
     return failure(response.error, _explain_denied(response, denied))
 
 
-def ref_addition_outcome(response, denied=None):
-    """A ``POST .../members/$ref`` answer: 204 added; "already exist" present; anything else failed."""
+def ref_addition_outcome(response, denied=None, was_member=None):
+    """A ``POST .../members/$ref`` answer: 204 added; "already exist" present (added, when it answers
+    a repeated POST of a member that was not there before); anything else failed."""
     if response.ok:
         return outcome(ADDED, None, response.request_id)
     if response.status == 400 and _REF_ALREADY_PRESENT in _message_of(response):
-        return outcome(PRESENT, None, response.request_id)
+        return outcome(ADDED if was_member is False and _replayed(response) else PRESENT, None, response.request_id)
     return failure(response.error, _explain_denied(response, denied))
 
 
-def team_write_outcomes(response, user_ids, state, denied=None):
+def team_write_outcomes(response, user_ids, state, denied=None, members_before=None):
     """``{user_id: Outcome}`` for one Teams ``members/remove`` (state absent) or ``members/add`` (state present) request.
 
     Remove: 204 means every member of the chunk is removed. Add: 200 (or 204) means every member
@@ -119,7 +126,9 @@ def team_write_outcomes(response, user_ids, state, denied=None):
     per user: ``error: null`` is success, ``NotFound`` is ``absent`` on removal (the user is not in
     the team), an "already" error is ``present`` on addition, anything else ``failed`` with Graph's
     error. A user the answer does not mention is ``failed`` when Graph reported partial success
-    (207): nothing says what happened to it, a re-run will.
+    (207): nothing says what happened to it, a re-run will. A ``NotFound`` that answers a repeated
+    removal (the first answer was lost) of a user in ``members_before`` (the roster read before
+    writing, lower-case ids) is that user's removal by the first request.
     """
     success = REMOVED if state == 'absent' else ADDED
     request_id = response.request_id
@@ -148,7 +157,8 @@ def team_write_outcomes(response, user_ids, state, denied=None):
         code = str(error.get('code') or 'UnknownError') if isinstance(error, dict) else 'UnknownError'
         message = str(error.get('message') or '') if isinstance(error, dict) else str(error)
         if state == 'absent' and code.lower() == 'notfound':
-            outcomes[user_id] = outcome(ABSENT, None, request_id)
+            removed_by_us = _replayed(response) and key in (members_before or ())
+            outcomes[user_id] = outcome(REMOVED if removed_by_us else ABSENT, None, request_id)
         elif state == 'present' and 'already' in message.lower():
             outcomes[user_id] = outcome(PRESENT, None, request_id)
         else:

@@ -205,6 +205,8 @@ class TeamMembers:
                                  body={'values': [member_value(client, pair.member_id, roles) for pair in chunk]})
                     for team_id, chunk in chunks]
         for (team_id, chunk), response in zip(chunks, client.batch(requests)):
-            outcomes = team_write_outcomes(response, [pair.member_id for pair in chunk], state, denied=self._denied(chunk[0].target))
+            members_before = {pair.member_id.lower() for pair in chunk if pair.was_member}
+            outcomes = team_write_outcomes(response, [pair.member_id for pair in chunk], state, denied=self._denied(chunk[0].target),
+                                           members_before=members_before)
             for pair in chunk:
                 pair.decide(outcomes[pair.member_id])
