@@ -6,8 +6,11 @@
 from __future__ import annotations
 
 
-# Every module of the collection has it; entra_member_of_info takes it alone, as ``entra.membership.members.api_version``.
-_API_VERSION_OPTION = r'''
+class ModuleDocFragment:
+    # Every module of the collection takes it: the member modules as entra.membership.members.api_version next to
+    # entra.membership.members, entra_member_of_info alone.
+    API_VERSION = r'''
+options:
   api_version:
     description:
       - The Microsoft Graph API version the requests go to.
@@ -15,11 +18,6 @@ _API_VERSION_OPTION = r'''
     choices: [v1.0, beta]
     default: v1.0
 '''
-
-
-class ModuleDocFragment:
-    API_VERSION = r'''
-options:''' + _API_VERSION_OPTION
 
     # Options shared by entra_group_member, entra_au_member and teams_member (plugins/module_utils/_member_module.py).
     DOCUMENTATION = r'''
@@ -44,7 +42,7 @@ options:
     type: str
     choices: [absent, present]
     default: absent
-''' + _API_VERSION_OPTION + r'''attributes:
+attributes:
   check_mode:
     support: full
     description:

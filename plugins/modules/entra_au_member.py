@@ -36,6 +36,7 @@ options:
 extends_documentation_fragment:
   - entra.membership.graph
   - entra.membership.members
+  - entra.membership.members.api_version
 notes:
   - "Permissions: C(AdministrativeUnit.ReadWrite.All) to change members (delegated access also needs the Privileged Role
     Administrator role); C(User.Read.All) or C(Directory.Read.All) to resolve members."

@@ -43,6 +43,7 @@ options:
 extends_documentation_fragment:
   - entra.membership.graph
   - entra.membership.members
+  - entra.membership.members.api_version
 notes:
   - "Permissions (application or delegated): C(GroupMember.ReadWrite.All) to change members; role-assignable groups also need
     C(RoleManagement.ReadWrite.Directory). Resolving members needs C(User.Read.All) (or C(Directory.Read.All))."
