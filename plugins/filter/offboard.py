@@ -34,7 +34,7 @@ KINDS = {
 # group directly would bypass both. Administrative units last: scoped administrators of a unit
 # keep reach over the user until the end, should anything before fail.
 REMOVAL_ORDER = ('team', 'group', 'administrative_unit')
-SCOPES = tuple(KINDS[kind][0] for kind in REMOVAL_ORDER)
+SCOPES = ('groups', 'administrative_units', 'teams')
 LIST_OPTIONS = ('offboard_users', 'offboard_exclude_groups', 'offboard_exclude_administrative_units', 'offboard_exclude_teams',
                 'offboard_include_patterns', 'offboard_scopes')
 PATTERN_CHARACTERS = frozenset('*?[')
