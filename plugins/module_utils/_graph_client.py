@@ -377,8 +377,10 @@ class GraphClient:
         item_attempts = dict.fromkeys(chunk, 0)
         broken_answers = 0
         replayed = set()
+        refreshed = False
         while pending:
             payload = {'requests': [self._batch_item(index, graph_requests[index]) for index in pending]}
+            sent_with = self._auth.token()
             outer = self.request('POST', '/$batch', body=payload)
             self._count(batches=1)
             if outer.replayed:
@@ -391,7 +393,7 @@ class GraphClient:
                                                 replayed=index in replayed)
                 return done
             missing = [index for index in pending if str(index) not in answers]
-            throttled, waits = [], []
+            throttled, waits, unauthorized = [], [], []
             for index in pending:
                 if str(index) not in answers:
                     continue
@@ -399,7 +401,9 @@ class GraphClient:
                 response.replayed = index in replayed
                 if response.status in _ANSWER_MAY_BE_LOST:
                     replayed.add(index)
-                if response.status in RETRY_STATUSES and item_attempts[index] < self.max_retries:
+                if response.status == 401 and not refreshed:
+                    unauthorized.append(index)  # the token expired under the $batch: its items say so one by one
+                elif response.status in RETRY_STATUSES and item_attempts[index] < self.max_retries:
                     item_attempts[index] += 1
                     throttled.append(index)
                     waits.append(parse_retry_after(header_value(response.headers, 'retry-after')))
@@ -418,11 +422,16 @@ class GraphClient:
                     missing = []
                 else:
                     broken_answers += 1
+            if unauthorized:
+                # As request() does for a 401: one fresh token, one more try.
+                refreshed = True
+                self._auth.token(force_refresh=True, rejected=sent_with)
+                self._count(retries=len(unauthorized))
             if missing or throttled:
                 self._count(retries=len(missing) + len(throttled), throttled=len(throttled))
                 known = [wait for wait in waits if wait is not None]
                 self._wait(max(known) if known else backoff_delay(max([broken_answers] + [item_attempts[i] for i in throttled])))
-            pending = sorted(missing + throttled)
+            pending = sorted(missing + throttled + unauthorized)
         return done
 
     def _batch_item(self, index, graph_request):

@@ -117,6 +117,8 @@ class FaultRule:
     limit: object
     fired: int = 0
     delay: float = 0.0
+    after: int = 0
+    seen: int = 0
 
 
 class Faults:
@@ -133,19 +135,20 @@ class Faults:
     carried out and answered: a client with a shorter timeout has given up by then) and
     ``"expire_token"`` (the simulator's clock jumps past the lifetime of every token issued so far,
     then the request is handled: Graph answers 401 as it does when a token expires mid-run).
+    ``after=N``: the first N matching requests pass untouched (a fault in the middle of a run).
     """
 
     def __init__(self):
         self._rules = []
         self._lock = threading.Lock()
 
-    def add(self, kind, rate=1.0, path_re=None, retry_after=None, seed=0, method=None, limit=None, delay=0.0) -> FaultRule:
+    def add(self, kind, rate=1.0, path_re=None, retry_after=None, seed=0, method=None, limit=None, delay=0.0, after=0) -> FaultRule:
         if kind not in FAULT_KINDS:
             raise ValueError(f"fault kind must be one of {FAULT_KINDS}, got {kind!r}")
         if not 0 <= rate <= 1:
             raise ValueError(f"rate must be between 0 and 1, got {rate!r}")
         rule = FaultRule(kind, rate, re.compile(path_re) if path_re else None, retry_after,
-                         random.Random(seed), method.upper() if method else None, limit, delay=delay)
+                         random.Random(seed), method.upper() if method else None, limit, delay=delay, after=after)
         with self._lock:
             self._rules.append(rule)
         return rule
@@ -168,6 +171,9 @@ class Faults:
                 if rule.method and rule.method != method:
                     continue
                 if rule.limit is not None and rule.fired >= rule.limit:
+                    continue
+                rule.seen += 1
+                if rule.seen <= rule.after:
                     continue
                 if rule.rng.random() < rule.rate:
                     rule.fired += 1

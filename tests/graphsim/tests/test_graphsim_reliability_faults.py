@@ -89,6 +89,12 @@ def test_start_observers_hear_of_every_simulator_started():
         graphsim_simulator.start_observers.remove(seen.append)
 
 
+def test_after_lets_the_first_matching_requests_pass(sim, api):
+    sim.faults.add(503, rate=1, limit=1, after=2, path_re=r"^/v1\.0/users/")
+    statuses = [api.get(f"/users/{LEAVER}").status_code for _request in range(4)]
+    assert statuses == [200, 200, 503, 200]
+
+
 def test_an_unknown_fault_kind_is_refused(sim):
     with pytest.raises(ValueError, match="fault kind must be one of"):
         sim.faults.add("teapot")
