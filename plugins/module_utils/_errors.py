@@ -18,7 +18,7 @@ from urllib.parse import quote, quote_plus, urlsplit
 MASK = '********'
 _MESSAGE_LIMIT = 300
 # The part of a requests/urllib3 exception text that says what went wrong, without pool/object noise.
-_TRANSPORT_REASON = re.compile(r'(certificate verify failed:[^\'")]*|\[Errno -?\d+\][^\'")]*|Connection reset by peer|Remote end closed connection[^\'")]*)')
+_TRANSPORT_REASON = re.compile(r'(certificate verify failed:[^\'"()]*|\[Errno -?\d+\][^\'")]*|Connection reset by peer|Remote end closed connection[^\'")]*)')
 # A JWT (every Entra access token and client assertion is one) or a bearer credential, wherever it
 # shows up: a belt to the braces of scrubbing the exact values we know.
 _TOKEN_PATTERNS = (
