@@ -261,7 +261,10 @@ def collections_path() -> str:
     link = os.path.join(COLLECTIONS_ROOT, "ansible_collections", "entra", "membership")
     if not os.path.islink(link):
         os.makedirs(os.path.dirname(link), exist_ok=True)
-        os.symlink(REPO_ROOT, link)
+        try:
+            os.symlink(REPO_ROOT, link)
+        except FileExistsError:  # a test run (tests/conftest.py) made it meanwhile
+            pass
     return COLLECTIONS_ROOT
 
 
