@@ -154,7 +154,8 @@ def test_preview_offboard_rerun_restore(graphsim_session, tmp_path):
     refused = ansible_playbook(sim, tmp_path, "entra.membership.restore", {"restore_report": preview_path})
     assert refused.returncode != 0 and "is a PREVIEW (check mode) report" in refused.output and sim.log.writes() == []
 
-    restore = ansible_playbook(sim, tmp_path, "entra.membership.restore", {"restore_report": report_path})
+    # A relative path is relative to where ansible-playbook runs (here tmp_path), as on any command line.
+    restore = ansible_playbook(sim, tmp_path, "entra.membership.restore", {"restore_report": os.path.relpath(report_path, tmp_path)})
     assert restore.returncode == 0 and restore.total("failed") == 0, restore.output
     assert sim.state.snapshot() == before, "restore did not bring back every membership (team roles included)"
     assert "Restore: 7 added back, 0 already there, 0 failed" in restore.output
