@@ -108,9 +108,9 @@ def transitive_entry(raw):
 
 
 def read_error(graph_error, user_ref, what):
-    """A read's GraphError as ``users[].error``; a 403 says which permission that read needs."""
+    """A read's GraphError as ``users[].error``; a 403 says which permission that read needs, unless it already names one."""
     explanation = None
-    if graph_error.status == 403:
+    if graph_error.status == 403 and '.Read' not in (graph_error.message or ''):
         explanation = 'reading %s needs the permission %s' % (_READS[what][0] % user_ref, _READS[what][1])
     return failure(graph_error, explanation).error
 
@@ -128,7 +128,7 @@ class UserMemberships:
         self.teams = []
         self.transitive_groups = []
         if member.error is not None:
-            self.error = read_error(member.error, ref, 'user') if member.error.status is not None else member.error.to_dict()
+            self.error = read_error(member.error, ref, 'user')
         elif member.found and member.object_type != 'user':
             self.error = {'status': None, 'code': 'NotAUser', 'message': "'%s' is a %s, not a user: entra_member_of_info reads users' memberships"
                           % (ref, member.object_type or 'directory object'), 'request_id': None}
