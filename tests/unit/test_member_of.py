@@ -94,8 +94,8 @@ def test_read_error_names_the_permission_only_for_403():
                       "reading the group memberships of 'a@b.c' needs the permission GroupMember.Read.All (or Directory.Read.All) "
                       "(Graph: Insufficient privileges to complete the operation.)"}
     # resolve_members already explains a 403 on an id that is no user (Directory.Read.All): kept as it is.
-    explained = GraphError(403, "Authorization_RequestDenied", "'x' is not a user; reading other kinds of directory objects needs the "
-                                                                "Directory.Read.All permission (Insufficient privileges)", "rid")
+    message = "'x' is not a user; reading other kinds of directory objects needs the Directory.Read.All permission (Insufficient privileges)"
+    explained = GraphError(403, "Authorization_RequestDenied", message, "rid")
     assert read_error(explained, "x", "user") == explained.to_dict()
     invalid = GraphError(None, "InvalidMemberReference", "member 'x' is not valid")
     assert read_error(invalid, "x", "user") == invalid.to_dict()
