@@ -46,6 +46,8 @@ NOT_INCLUDED = 'not_included'
 UNREMOVABLE = 'unremovable'
 # teams_member's refusal to leave a team without an owner: the membership cannot go, like a dynamic group's.
 LAST_OWNER_CODE = 'LastOwner'
+LAST_OWNER_REASON = ("the user is the team's only owner and Teams does not leave a team without one: "
+                     'make someone else an owner, then run the offboarding again')
 NOT_FOUND_MESSAGE = 'no user with this id or user principal name in the tenant'
 PREVIEW_FILE_WORD = 'PREVIEW'
 RESTORE_KINDS = ('administrative_units', 'groups', 'team_member', 'team_owner')
@@ -284,7 +286,7 @@ def offboard_outcome(plans, removals, after_users=None, check_mode=False):
                 line = _action(planned, kind, registered.get(KINDS[kind][0]) or {})
                 if _is_last_owner_refusal(line):
                     target = dict(planned, role=line.get('role'))
-                    entry['kept'].append(_kept(target, kind, UNREMOVABLE, line['error']['message']))
+                    entry['kept'].append(_kept(target, kind, UNREMOVABLE, LAST_OWNER_REASON))
                 else:
                     entry['memberships'].append(line)
         entry['residual'] = _residual(dict(plan, kept=entry['kept']), after_by_user.get(plan['user']), entry['memberships'], check_mode)

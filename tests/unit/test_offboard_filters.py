@@ -144,6 +144,7 @@ def test_last_owner_refusal_is_kept_as_unremovable_and_a_failed_call_fails_its_t
     teams = results_of(module_result("team", ["Team A"], status="failed", error=last_owner), module_result("team", ["Team B"]))
     entry, = outcome_for(teams=teams, groups={"failed": True, "msg": "Authentication failed: AADSTS7000215"})
     assert kept(entry)["Team A"] == "unremovable"
+    assert next(item["reason"] for item in entry["kept"] if item["target"]["display_name"] == "Team A") == f.LAST_OWNER_REASON
     assert [line["status"] for line in entry["memberships"] if line["target"]["type"] == "group"] == ["failed", "failed"]
     assert "AADSTS7000215" in entry["memberships"][1]["error"]["message"]
     # Germany was planned but its module call was skipped: no answer is a failure, never a silent success.
