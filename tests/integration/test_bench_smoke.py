@@ -1,0 +1,83 @@
+"""`make bench`'s code at a tiny size, so that `make test` proves it still works.
+
+Request counts only (the simulator's log is deterministic), never seconds: timing belongs to
+`make bench` and docs/performance.md, not to a shared CI machine.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
+
+# pylint: disable=wrong-import-position
+import cases  # noqa: E402
+import report  # noqa: E402
+from harness import Bench, tenant_spec  # noqa: E402
+
+pytestmark = pytest.mark.playbook
+
+MEMBERS = 40
+URI_MEMBERS = 2  # Ansible runs one module process per loop item: a few are enough to prove the playbook
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory):
+    # No added latency: the counts do not depend on it, and the test stays short.
+    with Bench(tenant_spec(MEMBERS, leaver_groups=2, leaver_aus=1, leaver_teams=1), latency=0.0,
+               work_dir=str(tmp_path_factory.mktemp("bench"))) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def measurements(bench):
+    measured = cases.bulk_removal(bench, MEMBERS, {"entra_group_member": 1, "entra_group_member (process)": 1, "naive client": 1})
+    measured += cases.bulk_removal(bench, URI_MEMBERS, {"uri loop": 1})
+    measured += cases.throttled(bench, MEMBERS, 1, contender=cases.module_process)  # the playbook ran above
+    return {(m.case, m.contender, m.size): m for m in measured}
+
+
+def test_the_module_batches_resolution_and_removal(measurements):
+    for contender in ("entra_group_member", "entra_group_member (process)"):
+        measured = measurements[("1", contender, MEMBERS)]
+        # A token, MSAL's discovery, the group, then 20 lookups and 20 removals to a $batch.
+        assert measured.requests == [cases.request_ceiling(MEMBERS, constant=3)], contender
+        assert measured.items == [2 * MEMBERS]
+        assert measured.tokens == [1] and measured.failures == [0] and measured.module_invocations == [1]
+
+
+def test_the_module_process_reports_its_own_memory(measurements):
+    rss_mb = measurements[("1", "entra_group_member (process)", MEMBERS)].rss_mb[0]
+    assert 10 < rss_mb < report.RSS_LIMIT_MB
+
+
+def test_the_baselines_send_two_requests_per_member(measurements):
+    # A token, the group by name, then a GET and a DELETE $ref per member, one after the other.
+    assert measurements[("1", "naive client", MEMBERS)].requests == [2 * MEMBERS + 2]
+    assert measurements[("1", "uri loop", URI_MEMBERS)].requests == [2 * URI_MEMBERS + 2]
+    assert measurements[("1", "naive client", MEMBERS)].items == [0]
+
+
+def test_throttled_removal_retries_to_the_end(measurements):
+    measured = measurements[("4", "entra_group_member", MEMBERS)]
+    assert measured.throttled[0] > 0
+    assert measured.failures == [0]  # and cases checked every member left the group
+    assert measured.requests[0] > cases.request_ceiling(MEMBERS, constant=3)
+
+
+def test_the_report_has_every_case(measurements, tmp_path):
+    path = tmp_path / "performance.md"
+    growth = [m for m in measurements.values() if m.contender == "entra_group_member (process)"]
+    as_growth = [report.Measurement("3", m.contender, size, m.seconds, [cases.request_ceiling(size, constant=3)], m.items, m.tokens, m.rss_mb)
+                 for m in growth for size in (10, MEMBERS)]
+    report.write(str(path), list(measurements.values()) + as_growth,
+                 {"ratio_size": MEMBERS, "large_size": MEMBERS, "case2_skipped": "not in the smoke test", "command": "pytest"},
+                 report.datetime.datetime.now(report.datetime.timezone.utc), 1.0)
+    text = path.read_text(encoding="utf-8")
+    for heading in ("## 1. Bulk removal", "## 2. Offboarding", "## 3. Growth", "## 4. Under throttling"):
+        assert heading in text
+    assert "| ≤ 60 HTTP requests in all at %d members | %d" % (MEMBERS, cases.request_ceiling(MEMBERS, constant=3)) in text
+    assert "requests grow with slope ≤ 1/20 = 0.05 per membership | 0.0667" in text
+    assert os.path.isfile(tmp_path / "performance-growth.png") == ("performance-growth.png" in text)
