@@ -6,7 +6,8 @@ secret, the certificates' private key bodies, every federated assertion and acce
 and the places looked at are everything the test saw:
 
 - the output pytest captured for it (stdout, stderr, logging), all phases;
-- every module run through ``tests/modrun.py`` (its whole JSON output: results, msg, warnings, exceptions);
+- every module run through ``tests/modrun.py`` (its whole JSON output: results, msg, warnings, exceptions),
+  and whatever the test hands over with ``secretscan.saw(text)`` (a subprocess's stdout);
 - the simulator's request log (paths, query strings, bodies and headers it records);
 - the files the test wrote under ``tmp_path`` (reports, ansible-runner artifacts and event stream).
 
@@ -30,6 +31,12 @@ from graphsim.pytest_plugin import simulators_used
 _STATE = pytest.StashKey[dict]()
 _CREDENTIAL_SUFFIXES = (".pem", ".key")
 _MAX_FILE_BYTES = 20 * 1024 * 1024
+
+
+def saw(text: str) -> None:
+    """Hand the current test's scan something it saw elsewhere, e.g. the stdout of an ansible-playbook subprocess."""
+    for observe in modrun.output_observers:
+        observe(text)
 
 
 def variants(secret: str) -> set:
@@ -132,7 +139,7 @@ def leaks_of(item, report_sections) -> list:
     secrets = [secret for sim in sims for secret in sim.secrets()]
     state["secrets"] = secrets
     sources = list(report_sections)  # ("Captured stdout call", text), ...
-    sources += [("module output %d" % number, text) for number, text in enumerate(state["module_outputs"])]
+    sources += [("module output or saw() text %d" % number, text) for number, text in enumerate(state["module_outputs"])]
     for sim in sims:
         sources += list(log_sources(sim))
     tmp_path = item.funcargs.get("tmp_path")
