@@ -265,6 +265,9 @@ def test_one_user_failing_does_not_hide_the_others(graphsim_session):
     (["lee\x00ver@contoso.com"], "control characters"),
     (["lee ver@contoso.com"], "it contains ' '"),
     ([LEAVER, "../users@contoso.com"], "'..'"),
+    (["x\ud800@contoso.com"], "lone surrogate"),
+    (["['leaver@contoso.com']"], "it contains '['"),  # a list templated into one string
+    (["0f8fad5b-d9cb-469f-a165-70867728950e\n"], "is not a valid object id"),
 ])
 def test_bad_input_fails_before_any_request(graphsim_session, users, named):
     sim = graphsim_session
