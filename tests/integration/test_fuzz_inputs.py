@@ -7,10 +7,12 @@ OData string literals with their quotes doubled, and no write once validation fa
 """
 from __future__ import annotations
 
+import os
 import re
 from urllib.parse import unquote
 
 import pytest
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -102,8 +104,10 @@ def assert_clear_refusal(result, option, values, sim):
     assert result["rc"] == 1 and result["failed"] is True and "results" not in result, result
     assert "Traceback" not in message and "exception" not in result
     assert re.match(r"(%s\b|argument '%s'|value of %s\b)" % (option, option, option), message), message
-    listed = [value for value in values if isinstance(value, str)]
-    assert ("an empty value" in message or "items; at most" in message or not listed
+    # Ansible converts list elements to strings before the module sees them: 0 is '0', ['x'] is "['x']".
+    listed = [str(value) for value in values if value is not None]
+    assert (message.startswith("argument '%s' is of type" % option)  # ansible-core's own type check names the type
+            or "an empty value" in message or "items; at most" in message or not listed
             or any(shown(value)[:40] in message or value[:40] in message for value in listed)), message
     assert len(sim.log) == 0, "a request was sent after validation failed: %s" % [entry.path for entry in sim.log]
 
@@ -310,6 +314,21 @@ def _pieces():
     return st.one_of(st.sampled_from(INJECTIONS), st.text(st.characters(exclude_categories=()), max_size=8))
 
 
+# Odd but valid: they pass validation and test the encoding of what reaches Graph.
+ODD_MEMBERS = ("o'brien@contoso.com", "$svc@contoso.com", "a#b@contoso.com", "\u00fcn\u00ef@contoso.com", "x\u202e@contoso.com",
+               "a&b=c@contoso.com", "a+b@contoso.com", "$ref@contoso.com", "0f8fad5b-d9cb-469f-a165-70867728950e")
+ODD_NAMES = ("Sales' or 1 eq 1", "/../users/x", "%2F..%2F", "$ref", "?$filter=", "#", "S\u00e4les \U0001f389", "a'b''c", "x&$top=1")
+
+
+def plausible_lists(sim, kind=None, real_names=()):
+    """Lists that mostly pass validation, so that the fuzz also reaches Graph and changes things."""
+    if kind is None:
+        good = [upn for upn in REAL_MEMBERS] + [sim.state.user_id(upn) for upn in REAL_MEMBERS] + list(ODD_MEMBERS)
+    else:
+        good = list(real_names) + [sim.state.id_of(kind, name) for name in real_names] + list(ODD_NAMES)
+    return st.lists(st.sampled_from(good), min_size=1, max_size=3)
+
+
 @st.composite
 def member_values(draw, sim):
     """A member as a user might (mis)type it: real or not, UPN or id, injected anywhere, or not a string at all."""
@@ -338,7 +357,7 @@ def target_values(draw, sim, kind, real_names):
     ]))
 
 
-FUZZ = settings(derandomize=True, max_examples=80, deadline=None, database=None,
+FUZZ = settings(derandomize=True, max_examples=50, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
@@ -348,8 +367,8 @@ def test_fuzzed_targets_and_members(graphsim_session, name):
     kind, real_names = MODULES[name][2:]
 
     @FUZZ
-    @given(targets=st.lists(target_values(sim, kind, real_names), max_size=3),
-           members=st.lists(member_values(sim), max_size=4),
+    @given(targets=st.one_of(plausible_lists(sim, kind, real_names), st.lists(target_values(sim, kind, real_names), max_size=3)),
+           members=st.one_of(plausible_lists(sim), st.lists(member_values(sim), max_size=4)),
            state=st.sampled_from(["absent", "absent", "present"]),
            check_mode=st.booleans())
     def case(targets, members, state, check_mode):
@@ -362,3 +381,61 @@ def test_fuzzed_targets_and_members(graphsim_session, name):
     case()
     # The fuzz reached both sides: refusals, and runs that resolved, changed and failed pairs.
     assert {"refused", "answered", "removed", "absent", "failed"} <= seen, seen
+
+
+# -- the role's argument spec ------------------------------------------------------------------------------
+
+ROLE_SPEC = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "roles", "offboard", "meta", "argument_specs.yml")
+
+
+def _role_value():
+    scalar = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), _pieces(),
+                       st.sampled_from(["leaver@contoso.com", "a@x.com\nb@y.com", "a@x.com, b@y.com", "groups,teams", "yes", "maybe", ""]))
+    return st.one_of(scalar, st.lists(st.one_of(scalar, st.lists(scalar, max_size=2), st.dictionaries(_pieces(), scalar, max_size=2)), max_size=4),
+                     st.dictionaries(_pieces(), scalar, max_size=2))
+
+
+@pytest.mark.skipif(not os.path.isfile(ROLE_SPEC), reason="roles/offboard/meta/argument_specs.yml has not landed yet")
+def test_fuzzed_role_arguments_are_validated_or_refused_naming_the_option():
+    """What Ansible does when the role starts (validate_argument_spec), then the role's own reading of its inputs."""
+    from ansible.errors import AnsibleFilterError
+    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+    from ansible_collections.entra.membership.plugins.filter.offboard import offboard_inputs
+
+    with open(ROLE_SPEC, encoding="utf-8") as handle:
+        spec = yaml.safe_load(handle)["argument_specs"]["main"]["options"]
+    given_lists = [option for option, option_spec in spec.items() if option_spec["type"] == "list"]
+    outcomes = set()
+
+    @settings(FUZZ, max_examples=400)  # no simulator involved: cheap
+    @given(st.fixed_dictionaries({}, optional={option: _role_value() for option in spec}))
+    def case(given_vars):
+        result = ArgumentSpecValidator(spec).validate(dict(given_vars), validate_role_argument_spec=True)
+        if result.error_messages:
+            outcomes.add("refused by the spec")
+            for message in result.error_messages:
+                assert any(option in message for option in spec), message
+            return
+        for option, value in result.validated_parameters.items():
+            kind = spec[option]["type"]
+            assert value is None or isinstance(value, {"list": list, "bool": bool, "path": str, "str": str}[kind]), (option, value)
+            if kind == "list" and value is not None:
+                assert all(isinstance(entry, str) for entry in value), (option, value)
+        # The role reads the variables as given (validation does not rewrite them); defaults fill the rest.
+        raw = {option: given_vars.get(option, spec[option].get("default")) for option in given_lists}
+        try:
+            inputs = offboard_inputs(raw)
+        except AnsibleFilterError as exc:
+            outcomes.add("refused by the role")
+            assert any(option in str(exc) for option in spec), str(exc)
+            return
+        outcomes.add("accepted")
+        assert set(inputs) == set(given_lists) and inputs["offboard_users"]
+        for option, entries in inputs.items():
+            assert all(isinstance(entry, str) and entry and entry == entry.strip() for entry in entries), (option, entries)
+            assert len(entries) == len(set(entries)), (option, entries)
+        assert set(inputs["offboard_scopes"]) <= {"groups", "administrative_units", "teams"}
+
+    case()
+    assert outcomes == {"refused by the spec", "refused by the role", "accepted"}, outcomes
