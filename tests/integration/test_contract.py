@@ -8,6 +8,7 @@ enough on their own.
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -139,3 +140,29 @@ def test_awx_azure_credential_variables_alone_run_every_module(graphsim_session,
     assert result["rc"] == 0 and result["users"][0]["found"] is True, result
     token_requests = sim.log.filter(method="POST", path_re=r"/oauth2/v2\.0/token$")
     assert token_requests and all(entry.path.startswith("/%s/" % sim.tenant_id) for entry in token_requests)
+
+
+def _documented_keys(entry):
+    """The keys a RETURN entry documents: its ``contains``, or the C({...}) its description spells out."""
+    keys = set(entry.get("contains") or {})
+    description = " ".join([entry["description"]] if isinstance(entry["description"], str) else entry["description"])
+    spelled = re.search(r"C\(\{([a-z_, ]+)\}\)", description)
+    return keys | ({key.strip() for key in spelled.group(1).split(",")} if spelled else set())
+
+
+def test_discovery_returns_only_documented_keys(graphsim_session):
+    result = run_module(entra_member_of_info, dict(graphsim_session.module_auth(), users=[LEAVER, NOBODY], include_transitive=True))
+    assert result["rc"] == 0 and result["changed"] is False, result
+    documented = rendered_docs()["entra_member_of_info"]["return"]
+    assert set(result) - ANSIBLE_KEYS <= set(documented)
+    user_keys = set(documented["users"]["contains"])
+    lists = {key: _documented_keys(entry) for key, entry in documented["users"]["contains"].items() if entry.get("elements") == "dict"}
+    seen = set()
+    for user in result["users"]:
+        assert set(user) <= user_keys, set(user) - user_keys
+        for key, entries in user.items():
+            if key in lists:
+                for entry in entries:
+                    seen.add(key)
+                    assert set(entry) <= lists[key], (key, set(entry) - lists[key])
+    assert seen == set(lists), "the leaver should show every kind of entry: %s" % (set(lists) - seen)
