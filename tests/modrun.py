@@ -17,6 +17,11 @@ from unittest import mock
 
 from ansible.module_utils import basic
 
+try:  # ansible-core >= 2.19: importing any controller code (ansible.errors, a filter plugin) flips this
+    from ansible.module_utils import _internal as module_internals
+except ImportError:
+    module_internals = None
+
 try:  # ansible-core >= 2.19
     from ansible.module_utils.testing import patch_module_args
 except ImportError:  # older cores read the JSON from basic._ANSIBLE_ARGS
@@ -48,7 +53,7 @@ def run_module(main, args, check_mode=False, diff=False):
     module_args["_ansible_diff"] = diff
     stdout = io.StringIO()
     code = None
-    with patch_module_args(module_args), contextlib.redirect_stdout(stdout):
+    with patch_module_args(module_args), module_side(), contextlib.redirect_stdout(stdout):
         try:
             entry()
         except SystemExit as exc:
@@ -67,6 +72,32 @@ def run_module(main, args, check_mode=False, diff=False):
         if key in result:
             result[key] = [_message(item) for item in result[key]]
     return result
+
+
+@contextlib.contextmanager
+def module_side():
+    """Run as a module runs on a target, even after this process imported controller code.
+
+    ansible-core 2.19 switches JSON decoding and warnings to the controller's rules, for the
+    whole process, once anything imports its controller side (ansible.errors, a filter plugin);
+    ansible-playbook runs a module in a process that never did, so this one must not either
+    while the module runs.
+    """
+    if module_internals is None or not getattr(module_internals, "is_controller", False):
+        yield
+        return
+    controller_import = module_internals.import_controller_module
+    module_internals.is_controller = False
+    module_internals.import_controller_module = _no_controller_module
+    try:
+        yield
+    finally:
+        module_internals.is_controller = True
+        module_internals.import_controller_module = controller_import
+
+
+def _no_controller_module(_name):
+    return None
 
 
 def _message(item):
