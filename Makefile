@@ -188,12 +188,10 @@ galaxy: build  ## build, install the tarball, ansible-doc every module and synta
 		$(BIN)/ansible-doc --json entra.membership.$$module \
 			| $(BIN)/python -c 'import json, sys; name = sys.argv[1]; doc = json.load(sys.stdin)[name]["doc"]; assert doc["module"] == name.rsplit(".", 1)[1] and doc["short_description"], name' entra.membership.$$module; \
 	done; \
-	if [ -f $(CURDIR)/playbooks/offboard.yml ]; then \
-		echo "ansible-playbook entra.membership.offboard --syntax-check"; \
-		$(BIN)/ansible-playbook entra.membership.offboard --syntax-check; \
-	else \
-		echo "galaxy: playbooks/offboard.yml does not exist yet: no playbook syntax check"; \
-	fi
+	for playbook in offboard restore; do \
+		echo "ansible-playbook entra.membership.$$playbook --syntax-check"; \
+		$(BIN)/ansible-playbook entra.membership.$$playbook --syntax-check; \
+	done
 
 # ---------------------------------------------------------------------------------------------
 # Execution environment (ansible-builder v3): the build context, offline; building the image
@@ -241,11 +239,11 @@ docs: galaxy  ## antsibull-docs site of the installed collection in .build/docs/
 
 .PHONY: demo
 demo: venv  ## offboard a user of the simulated demo tenant (hacking/demo.py)
-	@if [ -f hacking/demo.py ]; then $(BIN)/python hacking/demo.py; else echo "make demo: arrives with the offboarding role"; fi
+	$(BIN)/python hacking/demo.py
 
 .PHONY: bench
 bench: venv  ## benchmarks against the simulator; writes docs/performance.md
-	@if [ -f $(BENCH_SCRIPT) ]; then PYTHONPATH=tests $(BIN)/python $(BENCH_SCRIPT); else echo "make bench: arrives with the benchmarks ($(BENCH_SCRIPT))"; fi
+	PYTHONPATH=tests $(BIN)/python $(BENCH_SCRIPT)
 
 .PHONY: soak
 soak: venv  ## the long-running tests (pytest -m slow)

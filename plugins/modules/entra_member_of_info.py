@@ -108,6 +108,18 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+tenant_id:
+  description:
+    - The tenant the users were read from, as the O(tenant_id) option or its environment variables gave it.
+    - V(null) when only O(access_token) was given.
+  returned: success, and when reading some users failed
+  type: str
+  sample: 5f05f919-8064-5752-a786-c6a84cf7853b
+cloud:
+  description: The national cloud whose Graph was read (O(cloud), after C(ENTRA_CLOUD) or C(AZURE_CLOUD_ENVIRONMENT)).
+  returned: success, and when reading some users failed
+  type: str
+  sample: global
 msg:
   description: "One line, for example V(entra_member_of_info: 1 user read, 1 not found ('gone@contoso.com'))."
   returned: always
@@ -266,7 +278,8 @@ def main():
     if user_refs:
         with module.graph_errors(changed=False):
             users = discover(module.client, user_refs, module.params['include_transitive'], warn=module.warn)
-    result = dict(changed=False, msg=compose_msg(MODULE_NAME, users), users=users)
+    result = dict(changed=False, msg=compose_msg(MODULE_NAME, users), users=users,
+                  tenant_id=module.params['tenant_id'] or None, cloud=module.params['cloud'])
     if any(entry['error'] is not None for entry in users):
         module.fail_json(**result)
     module.exit_json(**result)

@@ -14,6 +14,7 @@ Environment Variables); a real job has no such variables and talks to Microsoft 
 """
 from __future__ import annotations
 
+import glob
 import json
 import os
 import re
@@ -42,7 +43,6 @@ LEAVER = "leaver@contoso.com"
 KEPT_TEAM = "Data Science Guild"
 
 pytestmark = pytest.mark.playbook
-needs_playbook = pytest.mark.skipif(not os.path.isfile(os.path.join(REPO_ROOT, PLAYBOOK)), reason="playbooks/offboard.yml has not landed yet")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -227,7 +227,6 @@ def test_credential_type_is_accepted_by_awx_rules(credential_type):
     assert validate_credential_type(credential_type) == []
 
 
-@needs_playbook
 def test_survey_asks_for_what_the_role_takes(survey):
     variables = {question["variable"] for question in survey["spec"]}
     assert {"offboard_users", "offboard_exclude_groups", "offboard_exclude_administrative_units",
@@ -250,7 +249,6 @@ def survey_answers():
     return {"offboard_users": LEAVER + "\n", "offboard_exclude_teams": KEPT_TEAM}
 
 
-@needs_playbook
 def test_route_a_check_then_run(graphsim, tmp_path, survey):
     """Azure RM credential: a Check job previews exactly what the Run job then does; nothing else changes."""
     sim = graphsim
@@ -281,6 +279,11 @@ def test_route_a_check_then_run(graphsim, tmp_path, survey):
     assert not any(target == KEPT_TEAM for _kind, target, _member in done)
     recap = play_recap(run)
     assert recap["changed"] >= 1 and recap["failures"] == 0 and recap["dark"] == 0
+    # The report names the tenant and the cloud the credential chose (AzureCloud is Graph's global cloud).
+    (report_path,) = glob.glob(str(tmp_path / "run" / "awx-job" / "project" / "playbooks" / "reports" / "offboard-2*.json"))
+    with open(report_path, encoding="utf-8") as report_file:
+        report = json.load(report_file)
+    assert (report["tenant"], report["cloud"], report["check_mode"]) == (credentials["tenant_id"], "global", False)
 
     for runner, directory in ((check, tmp_path / "check" / "awx-job"), (run, tmp_path / "run" / "awx-job")):
         assert_no_secret_in_job_output(runner, str(directory), [credentials["client_secret"]])
@@ -289,7 +292,6 @@ def test_route_a_check_then_run(graphsim, tmp_path, survey):
         assert json.load(command)["env"]["AZURE_SECRET"] == credentials["client_secret"]
 
 
-@needs_playbook
 def test_route_b_certificate_run(graphsim, tmp_path, credential_type, survey):
     """The collection's credential type with a PEM certificate: AWX's file injector hands the modules its path."""
     sim = graphsim
@@ -318,7 +320,6 @@ def test_route_b_certificate_run(graphsim, tmp_path, credential_type, survey):
     assert_no_secret_in_job_output(run, str(private_data_dir), [private_key])
 
 
-@needs_playbook
 def test_route_b_secret_check(graphsim, tmp_path, credential_type, survey):
     """The collection's credential type with a client secret: the empty certificate variables count as not set."""
     sim = graphsim

@@ -67,6 +67,7 @@ def test_demo_leaver_shows_every_kind_with_its_flags_and_reasons(graphsim_sessio
     result = run(sim, users=[LEAVER])
     assert result["rc"] == 0 and result["changed"] is False and "failed" not in result
     assert result["msg"] == "entra_member_of_info: 1 user read"
+    assert (result["tenant_id"], result["cloud"]) == (sim.tenant_id, "global")
     (user,) = result["users"]
     assert {key: user[key] for key in ("user", "id", "user_principal_name", "display_name", "found", "error")} == {
         "user": LEAVER, "id": sim.state.user_id(LEAVER), "user_principal_name": LEAVER, "display_name": "Lee Leaver", "found": True, "error": None}
