@@ -65,6 +65,7 @@ MARKDOWN_LINES_SHOWN = 40
 MARKDOWN_WIDTH_SHOWN = 120
 FAILURE_LINES_SHOWN = 5
 STEP_MARKER = "demo-step"
+WORK_DIR_MARKER = ".entra-membership-demo"
 WRITE_METHODS = ("POST", "PATCH", "PUT", "DELETE")
 
 
@@ -101,7 +102,7 @@ class Console:
 # ---------------------------------------------------------------------------------------------
 
 class SimulatorProcess:
-    """``python -m graphsim`` with the demo tenant; a context manager that always stops it.
+    """``python -m graphsim`` with the demo tenant; ``stop()`` may be called at any point, and again.
 
     The simulator writes its environment file once it listens, and its state file (final
     memberships, destructive events, request log) when it stops on SIGTERM/SIGINT.
@@ -114,13 +115,6 @@ class SimulatorProcess:
         self.log_file = os.path.join(work_dir, "graphsim.log")
         self.process: subprocess.Popen | None = None
         self.environment: dict[str, str] = {}
-
-    def __enter__(self) -> "SimulatorProcess":
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop()
 
     def start(self) -> None:
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [TESTS_DIR, os.environ.get("PYTHONPATH")])))
@@ -384,12 +378,23 @@ def show_run(console: Console, run: PlaybookRun) -> None:
             raise DemoFailure(f"ansible-playbook did not run the play ({' '.join(run.command[1:2])}): see {run.output_file}")
 
 
+def prepare_work_dir(work_dir: str) -> str:
+    """Empty the work directory of a previous demo; refuse any other non-empty directory."""
+    marker = os.path.join(work_dir, WORK_DIR_MARKER)
+    if work_dir != DEFAULT_WORK_DIR and os.path.isdir(work_dir) and os.listdir(work_dir) and not os.path.exists(marker):
+        raise SystemExit(f"demo: {work_dir} is not empty and was not made by the demo: give an empty or new --work-dir")
+    shutil.rmtree(work_dir, ignore_errors=True)
+    os.makedirs(work_dir)
+    with open(marker, "w", encoding="utf-8") as handle:
+        handle.write("Made by hacking/demo.py, which empties this directory on every run.\n")
+    return work_dir
+
+
 def run_demo(work_dir: str = DEFAULT_WORK_DIR, console: Console | None = None) -> DemoResult:
     console = console or Console()
     result = DemoResult(failures=console.failures)
     started = time.monotonic()
-    shutil.rmtree(work_dir, ignore_errors=True)
-    report_dir = os.path.join(work_dir, "reports")
+    report_dir = os.path.join(prepare_work_dir(work_dir), "reports")
     os.makedirs(report_dir)
 
     console.step(1, "Start the Graph simulator with the demo tenant (tests/graphsim/tenants/demo.yml)")
@@ -407,7 +412,7 @@ def run_demo(work_dir: str = DEFAULT_WORK_DIR, console: Console | None = None) -
 
         offboard_vars = {"offboard_users": [LEAVER], "offboard_report_dir": report_dir}
         _offboard_steps(console, result, env, reader, work_dir, report_dir, offboard_vars)
-    except DemoFailure as error:
+    except (DemoFailure, requests.RequestException) as error:
         console.check(False, str(error))
     finally:
         console.step(STEPS, "Stop the simulator")

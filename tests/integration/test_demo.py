@@ -124,3 +124,17 @@ def test_the_simulator_stops_when_a_step_is_interrupted(tmp_path, monkeypatch):
     port = int(env["ENTRA_GRAPH_ENDPOINT"].rsplit(":", 1)[1])
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), timeout=5).close()
+
+
+def test_a_work_dir_the_demo_did_not_make_is_never_emptied(tmp_path):
+    module = load_demo()
+    precious = tmp_path / "precious.txt"
+    precious.write_text("keep me", encoding="utf-8")
+    with pytest.raises(SystemExit, match="not made by the demo"):
+        module.prepare_work_dir(str(tmp_path))
+    assert precious.read_text(encoding="utf-8") == "keep me"
+    demo_dir = tmp_path / "demo"
+    module.prepare_work_dir(str(demo_dir))
+    (demo_dir / "old.log").write_text("from the last run", encoding="utf-8")
+    module.prepare_work_dir(str(demo_dir))  # a directory of a previous demo is emptied
+    assert not (demo_dir / "old.log").exists()
