@@ -1,4 +1,4 @@
-"""Bad input, fuzzed (issue 10): the member modules' argument handling against the Graph simulator.
+"""Bad input, fuzzed (issue 10): the modules' argument handling against the Graph simulator, and the role's argument spec.
 
 Every case ends in a clear error (naming the option and the value, before any request) or in a
 correct result for each (target, member) pair; never in a traceback. Whatever happens, the request
@@ -20,7 +20,7 @@ from modrun import run_module
 
 from ansible_collections.entra.membership.plugins.module_utils._member_module import MAX_MEMBERS, MAX_TARGETS
 from ansible_collections.entra.membership.plugins.module_utils._resolve import shown
-from ansible_collections.entra.membership.plugins.modules import entra_au_member, entra_group_member, teams_member
+from ansible_collections.entra.membership.plugins.modules import entra_au_member, entra_group_member, entra_member_of_info, teams_member
 
 # module name -> (module, its target option, simulator kind, changeable targets the fuzz may hit)
 MODULES = {
@@ -51,8 +51,9 @@ ALLOWED_PATHS = {
         r"/users/[^/]+@[^/]+",                                # a UPN: one segment, whatever it holds
         r"/users\('(?:[^']|'')+'\)",                          # a UPN that starts with $ or holds a quote
         "/directoryObjects/%s" % GUID,                        # a member id that is no user
-        r"/users/%s/memberOf/microsoft\.graph\.(?:group|administrativeUnit)" % GUID,
         "/teams/%s/members" % GUID,
+        r"/users/%s/(?:memberOf|transitiveMemberOf)/microsoft\.graph\.(?:group|administrativeUnit)" % GUID,  # discovery
+        "/groups/%s/owners" % GUID,                                                                      # discovery: team owners
     )],
     "DELETE": [re.compile(r"/%s/%s/members/%s/\$ref\Z" % (COLLECTION, GUID, GUID))],
     "POST": [re.compile(pattern + r"\Z") for pattern in (
@@ -70,7 +71,7 @@ def run(sim, name, targets, members, check_mode=False, **extra):
 
 # -- what every run must show ----------------------------------------------------------------------
 
-def assert_requests_are_intended(sim, name, targets, members):
+def assert_requests_are_intended(sim, targets, members):
     """Only the allowed paths, URL-encoded; UPNs and display names exactly as given; writes only with /$ref or to Teams."""
     given_members = {str(value).lower() for value in members}
     names = {str(value) for value in targets}
@@ -139,7 +140,7 @@ def check_run(sim, name, targets, members, state="absent", check_mode=False):
     before = {(target_id, member_ref): expected_status(sim, kind, target_id, member_ref, state)
               for target_id in real_ids for member_ref in members if isinstance(member_ref, str)}
     result = run(sim, name, targets, members, check_mode=check_mode, state=state)
-    assert_requests_are_intended(sim, name, targets, members)
+    assert_requests_are_intended(sim, targets, members)
     assert "exception" not in result and "Traceback" not in str(result.get("msg")), result
     if "results" not in result:
         if "name the same" in result["msg"]:
@@ -439,3 +440,34 @@ def test_fuzzed_role_arguments_are_validated_or_refused_naming_the_option():
 
     case()
     assert outcomes == {"refused by the spec", "refused by the role", "accepted"}, outcomes
+
+
+@pytest.mark.parametrize("include_transitive", [False, True])
+def test_fuzzed_users_of_the_discovery_module(graphsim_session, include_transitive):
+    """entra_member_of_info reads only: any users list ends in a refusal or one correct entry per user, and no write."""
+    sim = graphsim_session
+
+    @settings(FUZZ, max_examples=25)
+    @given(users=st.one_of(plausible_lists(sim), st.lists(member_values(sim), max_size=4)))
+    def case(users):
+        sim.reset()
+        result = run_module(entra_member_of_info, dict(sim.module_auth(), users=users, include_transitive=include_transitive))
+        assert_requests_are_intended(sim, [], users)
+        assert sim.log.writes() == [] and "exception" not in result
+        if result["rc"] == 1 and "users" not in result:
+            assert_clear_refusal(result, "users", users, sim)
+            outcomes.add("refused")
+            return
+        assert result["rc"] == 0 and result["changed"] is False, result
+        for entry in result["users"]:
+            assert entry["found"] is (real_member_id(sim, entry["user"]) is not None), entry
+            assert entry["error"] is None
+            if entry["found"]:
+                assert entry["id"] == real_member_id(sim, entry["user"])
+                outcomes.add("found")
+            else:
+                outcomes.add("not found")
+
+    outcomes = set()
+    case()
+    assert outcomes == {"refused", "found", "not found"}, outcomes
