@@ -166,3 +166,15 @@ def test_discovery_returns_only_documented_keys(graphsim_session):
                     seen.add(key)
                     assert set(entry) <= lists[key], (key, set(entry) - lists[key])
     assert seen == set(lists), "the leaver should show every kind of entry: %s" % (set(lists) - seen)
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_members_row_empty_list_is_a_no_op_and_duplicates_fold(graphsim_session, name):
+    """INTERFACE.md's `members` row: duplicates are folded; an empty list is a no-op (changed=false)."""
+    sim = graphsim_session
+    kind, target = TARGETS[name]
+    empty = run(sim, name, [target], [])
+    assert (empty["rc"], empty["changed"], empty["results"]) == (0, False, [])
+    assert set(empty["summary"].values()) == {0} and len(sim.log) == 0
+    folded = run(sim, name, [target], [LEAVER, LEAVER.upper(), sim.state.user_id(LEAVER)])
+    assert [(entry["member"], entry["status"]) for entry in folded["results"]] == [(LEAVER, "removed")]
