@@ -59,6 +59,7 @@ ALLOWED_PATHS = {
     "POST": [re.compile(pattern + r"\Z") for pattern in (
         r"/\$batch", r"/%s/%s/members/\$ref" % (COLLECTION, GUID), "/teams/%s/members/(?:add|remove)" % GUID)],
 }
+QUERY_OPTIONS = {"$filter", "$select", "$top", "$skiptoken"}  # $skiptoken: in the nextLink of a long list
 IDENTITY_PATH = re.compile(r"/[0-9a-f-]{36}/(?:v2\.0/\.well-known/openid-configuration|oauth2/v2\.0/token)\Z")
 # What may stand in a request line: unreserved and sub-delimiter characters, '@', ':', '/' and percent escapes.
 RAW_PATH = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/]*(?:%[0-9A-F]{2}[A-Za-z0-9\-._~!$&'()*+,;=:@/]*)*\Z")
@@ -90,6 +91,7 @@ def assert_requests_are_intended(sim, targets, members):
         if user_key:
             key = user_key.group(1) if user_key.group(1) is not None else user_key.group(2).replace("''", "'")
             assert key.lower() in given_members, "a user read that no member asked for: %r" % key
+        assert set(entry.query) <= QUERY_OPTIONS, "a query option no module sends: %s" % entry.query  # e.g. a name's '&$top=1'
         if "$filter" in entry.query:
             literal = re.fullmatch(r"displayName eq '((?:[^']|'')*)'", entry.query["$filter"])
             assert literal, entry.query["$filter"]
