@@ -72,7 +72,7 @@ def run(sim, name, targets, members, check_mode=False, **extra):
 
 # -- what every run must show ----------------------------------------------------------------------
 
-def assert_requests_are_intended(sim, targets, members):
+def assert_requests_are_intended(sim, targets, members, api_version="v1.0"):
     """Only the allowed paths, URL-encoded; UPNs and display names exactly as given; writes only with /$ref or to Teams."""
     given_members = {str(value).lower() for value in members}
     names = {str(value) for value in targets}
@@ -83,7 +83,7 @@ def assert_requests_are_intended(sim, targets, members):
         assert RAW_PATH.match(entry.raw_path), "not URL-encoded: %r" % entry.raw_path
         assert unquote(entry.raw_path) == entry.path
         version, rest = entry.path[1:].split("/", 1)
-        assert version in ("v1.0", "beta"), entry.path
+        assert version == api_version, entry.path
         rest = "/" + rest
         assert any(pattern.match(rest) for pattern in ALLOWED_PATHS.get(entry.method, ())), "%s %s" % (entry.method, entry.path)
         assert ".." not in rest.split("/"), entry.path
@@ -135,14 +135,14 @@ def real_member_id(sim, ref):
     return None
 
 
-def check_run(sim, name, targets, members, state="absent", check_mode=False):
+def check_run(sim, name, targets, members, state="absent", check_mode=False, api_version="v1.0"):
     """Run ``name`` and hold the result and the request log to the contract; returns the result."""
     module, option, kind, real_names = MODULES[name]
     real_ids = {sim.state.id_of(kind, real).lower() for real in real_names}
     before = {(target_id, member_ref): expected_status(sim, kind, target_id, member_ref, state)
               for target_id in real_ids for member_ref in members if isinstance(member_ref, str)}
-    result = run(sim, name, targets, members, check_mode=check_mode, state=state)
-    assert_requests_are_intended(sim, targets, members)
+    result = run(sim, name, targets, members, check_mode=check_mode, state=state, api_version=api_version)
+    assert_requests_are_intended(sim, targets, members, api_version)
     assert "exception" not in result and "Traceback" not in str(result.get("msg")), result
     if "results" not in result:
         if "name the same" in result["msg"]:
@@ -373,10 +373,11 @@ def test_fuzzed_targets_and_members(graphsim_session, name):
     @given(targets=st.one_of(plausible_lists(sim, kind, real_names), st.lists(target_values(sim, kind, real_names), max_size=3)),
            members=st.one_of(plausible_lists(sim), st.lists(member_values(sim), max_size=4)),
            state=st.sampled_from(["absent", "absent", "present"]),
+           api_version=st.sampled_from(["v1.0", "beta"]),
            check_mode=st.booleans())
-    def case(targets, members, state, check_mode):
+    def case(targets, members, state, api_version, check_mode):
         sim.reset()
-        result = check_run(sim, name, targets, members, state=state, check_mode=check_mode)
+        result = check_run(sim, name, targets, members, state=state, check_mode=check_mode, api_version=api_version)
         seen.add("refused" if "results" not in result else "answered")
         seen.update(entry["status"] for entry in result.get("results", []))
 
