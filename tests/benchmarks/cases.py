@@ -127,7 +127,7 @@ def offboarding(bench: Bench, repeats: dict) -> list:
         bench.run_playbook(OFFBOARD_PLAYBOOK, {"offboard_users": [LEAVER], "offboard_report_dir": bench.new_dir("reports")})
         _require_offboarded(bench, stays)
         # Each module process asks for its own token (MSAL's cache lives in the process): tokens = module runs.
-        return {"failures": 0, "module_invocations": bench.counts()["tokens"]}
+        return {"failures": 0, "module_invocations": bench.counts()["tokens"], "task_seconds": bench.last_task_seconds}
 
     def uri():
         bench.run_playbook("uri_offboard.yml", {"user": LEAVER})
@@ -146,4 +146,3 @@ def offboarding(bench: Bench, repeats: dict) -> list:
 def _offboard_size(bench: Bench) -> int:
     bench.reset()
     return _leaver_memberships(bench)
-

@@ -23,6 +23,7 @@ from graphsim import GraphSimulator, generate
 REPO_ROOT = conftest.REPO_ROOT
 MODULES_DIR = os.path.join(REPO_ROOT, "plugins", "modules")
 PLAYBOOKS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "playbooks")
+CALLBACK_PLUGINS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "callback_plugins")
 LATENCY = 0.05          # seconds the simulator adds to every HTTP request (issue 9)
 GRAPH_PATHS = r"^/(v1\.0|beta)/"  # injected faults hit Graph, not the token endpoint
 # Only what a program needs to run: the caller's AZURE_*/ENTRA_* variables must not leak in.
@@ -57,6 +58,7 @@ class Measurement:
     throttled: list = dataclasses.field(default_factory=list)
     failures: list = dataclasses.field(default_factory=list)
     module_invocations: list = dataclasses.field(default_factory=list)
+    task_seconds: list = dataclasses.field(default_factory=list)  # per repeat: [{task, action, seconds}] of a playbook
     note: str = ""
 
     @property
@@ -83,6 +85,7 @@ class Bench:
         shutil.rmtree(self.work_dir, ignore_errors=True)  # the previous run's files, numbered like this run's
         os.makedirs(self.work_dir)
         self._files = 0
+        self.last_task_seconds = []
 
     def __enter__(self):
         self.sim.start()
@@ -144,7 +147,8 @@ class Bench:
         env.update(PATH=os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", os.defpath)]),
                    ANSIBLE_COLLECTIONS_PATH=conftest.COLLECTIONS_ROOT, ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false",
                    ANSIBLE_NOCOLOR="1", ANSIBLE_CALLBACK_RESULT_FORMAT="json", ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false",
-                   ANSIBLE_HOME=os.path.join(self.work_dir, "ansible-home"))
+                   ANSIBLE_HOME=os.path.join(self.work_dir, "ansible-home"),
+                   ANSIBLE_CALLBACK_PLUGINS=CALLBACK_PLUGINS, ANSIBLE_CALLBACKS_ENABLED="task_seconds")
         return env
 
     def run_module(self, module: str, args: dict, profile: str | None = None) -> tuple:
@@ -170,14 +174,20 @@ class Bench:
         return result, usage.ru_maxrss / 1024.0
 
     def run_playbook(self, playbook: str, extra_vars: dict) -> str:
-        """``ansible-playbook`` on one of the benchmark's playbooks (or a path); its output. Fails loudly when the play failed."""
+        """``ansible-playbook`` on one of the benchmark's playbooks (or a path); its output. Fails loudly when the play failed.
+
+        ``last_task_seconds`` then holds each task's wall time (callback_plugins/task_seconds.py).
+        """
         path = playbook if os.path.isabs(playbook) else os.path.join(PLAYBOOKS_DIR, playbook)
         vars_file = self.new_file(".vars.json", dict(extra_vars, ansible_python_interpreter=sys.executable))
+        times_file = self.new_file(".tasks.jsonl")
         command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), path, "-e", "@" + vars_file]
-        completed = subprocess.run(command, env=self.environment(), cwd=self.work_dir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                   text=True, check=False)
+        completed = subprocess.run(command, env=dict(self.environment(), BENCH_TASK_SECONDS_FILE=times_file), cwd=self.work_dir,
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
         if completed.returncode != 0:
             raise ContenderFailed("%s exited with %s:\n%s" % (os.path.basename(path), completed.returncode, completed.stdout[-3000:]))
+        with open(times_file, encoding="utf-8") as handle:
+            self.last_task_seconds = [json.loads(line) for line in handle if line.strip()]
         return completed.stdout
 
 

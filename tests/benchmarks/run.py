@@ -25,8 +25,9 @@ from harness import REPO_ROOT, Bench, tenant_spec  # noqa: E402
 FULL = {
     "large_size": 1000, "ratio_size": 200, "growth": [10, 100, 1000, 5000], "throttle_size": 1000,
     "case1_large": {"entra_group_member": 3},
-    "case1_ratio": {"entra_group_member": 3, "entra_group_member (process)": 3, "naive client": 2, "uri loop": 1},
-    "case2": {"roles/offboard": 2, "naive client": 2, "uri loop": 1},
+    # The baselines are slow and steady (hundreds of sequential requests or module runs): one run each.
+    "case1_ratio": {"entra_group_member": 3, "entra_group_member (process)": 3, "naive client": 1, "uri loop": 1},
+    "case2": {"roles/offboard": 3, "naive client": 1, "uri loop": 1},
     "growth_repeats": 3, "throttle_repeats": 1,
 }
 QUICK = {
@@ -55,11 +56,10 @@ def profile(bench: Bench, size: int, path: str) -> list:
     def cumulative(predicate):
         return max((value[3] for key, value in entries.items() if predicate(key)), default=0.0)
 
-    waiting = sum(value[2] for key, value in entries.items() if key[2] in ("<method 'acquire' of '_thread.lock' objects>",
-                                                                          "<method 'read' of '_ssl._SSLSocket' objects>"))
+    waits = ("<method 'acquire' of '_thread.lock' objects>", "<method 'read' of '_ssl._SSLSocket' objects>")
+    waiting = sum(value[2] for key, value in entries.items() if key[2] in waits)
     script = cumulative(lambda key: key[0].endswith("entra_group_member.py") and key[2] == "<module>")
     imports = script - cumulative(lambda key: key[0].endswith("entra_group_member.py") and key[2] == "main")
-    arguments = cumulative(lambda key: key[2] == "_load_params") + cumulative(lambda key: key[2] == "_check_arguments")
     output = cumulative(lambda key: key[2] == "exit_json")
     top = sorted(entries.items(), key=lambda item: item[1][2], reverse=True)[:PROFILE_TOP]
     lines = ["## Profile of the module (case 1, %d members)" % size, "",
@@ -68,7 +68,6 @@ def profile(bench: Bench, size: int, path: str) -> list:
              "| where | seconds |", "|---|---:|",
              "| waiting for Graph (HTTP answers, the `$batch` workers) | %.2f |" % waiting,
              "| start-up before `main()` (imports) | %.2f |" % imports,
-             "| Ansible's argument handling (`_load_params`, `_check_arguments`) | %.2f |" % arguments,
              "| `exit_json` (no_log masking of the result, JSON) | %.2f |" % output, "",
              "Top %d functions by own time:" % PROFILE_TOP, "", "| own s | cumulative s | calls | function |", "|---:|---:|---:|---|"]
     for (filename, line, name), (_cc, calls, own, cum, _callers) in top:
@@ -99,9 +98,16 @@ def findings(measurements: list) -> list:
             "to `plugins/module_utils/_resolve.py` (`resolve_members`) and `_directory_members.py`, not benchmark files.",
             "- **Ratio to the naive client at 200 members.** At 200 members the module itself takes about a second; "
             "`ansible-playbook`'s own start-up (loading Ansible, the inventory, the play, building the module's AnsiballZ "
-            "payload) adds two to three seconds on this shared two-core machine, which no module change can remove. The ratio "
-            "of the module process alone is in the table; the gap to 10× grows with size (see case 3) since the naive client "
-            "costs ~110 ms a member and the module a few.",
+            "payload) adds two to three seconds on this shared two-core machine, which no module change can remove. The module "
+            "process alone is well past 10× (table above), and so is the whole task at 1,000 members (~6 s against the naive "
+            "client's ~110 ms a member, about 110 s): the fixed start-up only weighs at small sizes.",
+            "- **Offboarding, 20× the `uri` playbook.** The role sends few requests (41 HTTP requests for 157 memberships, against "
+            "160 sequential ones), but it is a play of about twenty tasks: five module runs that talk to Graph (discovery, "
+            "teams, groups, administrative units, the residual check), the report's directory and files (two more module runs) "
+            "and the filters between them, each module run costing Ansible's per-task process start (~0.5-1 s here); the table "
+            "in case 2 shows where its time goes. Graph's own share is about two seconds. Meeting 20× needs a role of about 4 s: "
+            "fewer module runs (e.g. the residual check as an option, the report files written without the `file` task) and "
+            "lighter controller-side tasks, which is the role owner's call; the module-invocation target is met.",
             "- **Waited seconds under throttling.** The Graph client counts them (`client.stats['waited_seconds']`, with "
             "`retries` and `throttled`), but `run_member_module` (`_member_module.py`) does not return them. Returning "
             "`client.stats` as a new return value (e.g. `graph_stats`) would meet the target; INTERFACE.md allows additions.",
@@ -141,8 +147,8 @@ def main(argv=None) -> int:
         note("profile at %d members" % plan["large_size"])
         profile_lines = profile(bench, plan["large_size"], os.path.join(bench.work_dir, "module.prof"))
     for measurement in measurements:
-        note("%s %-30s %5d: %s requests, %.2f s" % (measurement.case, measurement.contender, measurement.size,
-                                                     measurement.median(measurement.requests), measurement.median_seconds))
+        note("%s %-30s %5d: %s requests, %.2f s" % (
+            measurement.case, measurement.contender, measurement.size, measurement.median(measurement.requests), measurement.median_seconds))
     command = "PYTHONPATH=tests .venv/bin/python tests/benchmarks/run.py --quick" if args.quick else "make bench"
     report.write(args.output, measurements, {"ratio_size": plan["ratio_size"], "large_size": plan["large_size"], "case2_skipped": skipped,
                                              "profile": profile_lines, "findings": findings(measurements), "command": command},
