@@ -9,7 +9,9 @@ it in the ``uri`` baselines (Ansible starts a module process for every loop item
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
+import json
 import os
 import pstats
 import sys
@@ -20,7 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 # pylint: disable=wrong-import-position
 import cases  # noqa: E402
 import report  # noqa: E402
-from harness import REPO_ROOT, Bench, tenant_spec  # noqa: E402
+from harness import REPO_ROOT, Bench, Measurement, tenant_spec  # noqa: E402
 
 FULL = {
     "large_size": 1000, "ratio_size": 200, "growth": [10, 100, 1000, 5000], "throttle_size": 1000,
@@ -42,6 +44,7 @@ QUICK = {
 IMPORT_BEFORE_MS = {"module_utils/_module.py": 230, "_authenticator.py": 116}
 IMPORT_AFTER_MS = {"module_utils/_module.py": 175, "_authenticator.py": 18}
 PROFILE_TOP = 10
+SAVED = "measurements.json"
 
 
 def profile(bench: Bench, size: int, path: str) -> list:
@@ -121,10 +124,19 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, one repeat: a try-out, not the report's numbers")
     parser.add_argument("--output", default=os.path.join(REPO_ROOT, "docs", "performance.md"))
     parser.add_argument("--work-dir", default=os.path.join(REPO_ROOT, ".build", "bench"))
+    parser.add_argument("--from-json", metavar="PATH", help="write the report from a run's saved measurements (its work dir's %s)" % SAVED)
     args = parser.parse_args(argv)
+    if args.from_json:
+        with open(args.from_json, encoding="utf-8") as handle:
+            saved = json.load(handle)
+        measurements = [Measurement(**fields) for fields in saved.pop("measurements")]
+        saved["sections"]["findings"] = findings(measurements)
+        report.write(args.output, measurements, saved["sections"], datetime.datetime.fromisoformat(saved["started_at"]), saved["seconds"])
+        return 0
     plan = QUICK if args.quick else FULL
     started_at = datetime.datetime.now(datetime.timezone.utc)
     started = time.monotonic()
+    measured_on = {"machine": report.machine(), "commit": report.commit()}
     measurements = []
 
     def note(text):
@@ -150,9 +162,13 @@ def main(argv=None) -> int:
         note("%s %-30s %5d: %s requests, %.2f s" % (
             measurement.case, measurement.contender, measurement.size, measurement.median(measurement.requests), measurement.median_seconds))
     command = "PYTHONPATH=tests .venv/bin/python tests/benchmarks/run.py --quick" if args.quick else "make bench"
-    report.write(args.output, measurements, {"ratio_size": plan["ratio_size"], "large_size": plan["large_size"], "case2_skipped": skipped,
-                                             "profile": profile_lines, "findings": findings(measurements), "command": command},
-                 started_at, time.monotonic() - started)
+    sections = {"ratio_size": plan["ratio_size"], "large_size": plan["large_size"], "case2_skipped": skipped, "profile": profile_lines,
+                "command": command, **measured_on}
+    seconds = time.monotonic() - started
+    with open(os.path.join(args.work_dir, SAVED), "w", encoding="utf-8") as handle:
+        json.dump({"measurements": [dataclasses.asdict(m) for m in measurements], "sections": sections,
+                   "started_at": started_at.isoformat(), "seconds": seconds}, handle, indent=1)
+    report.write(args.output, measurements, dict(sections, findings=findings(measurements)), started_at, seconds)
     note("wrote %s" % os.path.relpath(args.output, os.getcwd()))
     return 0
 
