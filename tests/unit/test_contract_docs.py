@@ -5,8 +5,9 @@ them, and hold the shared argument spec, the doc fragment, the modules' document
 ansible-doc renders it, fragments merged) and meta/runtime.yml to it. Behaviour against the Graph
 simulator is in tests/integration/test_contract.py, which reuses the parsing here.
 
-INTERFACE.md lives beside the repository (../shared/design/INTERFACE.md, as docs/dev/architecture.md
-links it); ENTRA_INTERFACE_MD points elsewhere. Without it these tests are skipped, saying so.
+The repository carries INTERFACE.md as docs/dev/interface.md, so CI holds the code to it on a
+bare clone; where the design folder sits beside the repository (../shared/design/INTERFACE.md),
+the copy must equal it. ENTRA_INTERFACE_MD points elsewhere.
 """
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ from ansible_collections.entra.membership.plugins.doc_fragments.graph import Mod
 from ansible_collections.entra.membership.plugins.module_utils._connection_options import ARGSPEC
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-INTERFACE_PATH = os.environ.get("ENTRA_INTERFACE_MD") or os.path.join(os.path.dirname(REPO_ROOT), "shared", "design", "INTERFACE.md")
+INTERFACE_PATH = os.environ.get("ENTRA_INTERFACE_MD") or os.path.join(REPO_ROOT, "docs", "dev", "interface.md")
+DESIGN_INTERFACE_PATH = os.path.join(os.path.dirname(REPO_ROOT), "shared", "design", "INTERFACE.md")
 FQCN = "entra.membership."
 # What the Azure names in INTERFACE.md's cloud row stand for (the row lists the names, not the mapping).
 AZURE_CLOUD_NAMES = {"AzureCloud": "global", "AzureUSGovernment": "usgov", "AzureChinaCloud": "china"}
@@ -37,10 +39,14 @@ _ENV_NAME = re.compile(r"[A-Z][A-Z0-9_]+\Z")
 
 @functools.lru_cache(maxsize=None)
 def interface_text():
-    if not os.path.isfile(INTERFACE_PATH):
-        pytest.skip("INTERFACE.md not found at %s (set ENTRA_INTERFACE_MD)" % INTERFACE_PATH)
     with open(INTERFACE_PATH, encoding="utf-8") as handle:
         return handle.read()
+
+
+@pytest.mark.skipif(not os.path.isfile(DESIGN_INTERFACE_PATH), reason="no design folder beside the repository (a bare clone)")
+def test_the_repository_copy_of_interface_md_is_the_design_one():
+    with open(DESIGN_INTERFACE_PATH, encoding="utf-8") as handle:
+        assert interface_text() == handle.read(), "docs/dev/interface.md differs from %s: copy it again" % DESIGN_INTERFACE_PATH
 
 
 def _section(heading):
