@@ -96,6 +96,9 @@ def normalize_https_url(option, value):
     except ValueError:
         raise EntraConfigError("%s has an invalid port, got '%s'" % (option, value)) from None
     path = parts.path.rstrip('/')
+    # Requests are built by appending to this path: a dot segment or a blank would send them elsewhere.
+    if any(segment in ('.', '..') for segment in path.split('/')) or any(char.isspace() or ord(char) < 32 for char in text):
+        raise EntraConfigError("%s must not contain '.' or '..' path segments, spaces or control characters, got %r" % (option, value))
     if path.rsplit('/', 1)[-1].lower() in API_VERSIONS:
         raise EntraConfigError("%s is the base URL without the API version (the module adds it), got '%s'" % (option, value))
     return 'https://%s%s' % (parts.netloc, path)
