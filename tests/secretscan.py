@@ -7,7 +7,8 @@ and the places looked at are everything the test saw:
 
 - the output pytest captured for it (stdout, stderr, logging), all phases;
 - every module run through ``tests/modrun.py`` (its whole JSON output: results, msg, warnings, exceptions),
-  and whatever the test hands over with ``secretscan.saw(text)`` (a subprocess's stdout);
+  what ``subprocess.run`` captured for it (an ansible-playbook's output), and whatever the test
+  hands over with ``secretscan.saw(text)``;
 - the simulator's request log (paths, query strings, bodies and headers it records);
 - the files the test wrote under ``tmp_path`` (reports, ansible-runner artifacts and event stream).
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from urllib.parse import quote, quote_plus
 
 import pytest
@@ -117,11 +119,24 @@ def log_sources(sim):
         yield "simulator log entry %d (%s %s)" % (number, entry.method, entry.path.split("?")[0][:80]), repr(entry)
 
 
+def _observed_run(real_run):
+    """``subprocess.run`` that also hands what it captured (an ansible-playbook's output) to the scan."""
+
+    def run(*args, **kwargs):
+        completed = real_run(*args, **kwargs)
+        for stream in (completed.stdout, completed.stderr):
+            if stream:
+                saw(stream if isinstance(stream, str) else stream.decode("utf-8", "replace"))
+        return completed
+    return run
+
+
 @pytest.fixture(autouse=True)
-def _secretscan_collect(request):
-    """Remember the simulators this test starts and every module output it gets."""
+def _secretscan_collect(request, monkeypatch):
+    """Remember the simulators this test starts, every module output and captured subprocess output it gets."""
     state = {"started": [], "module_outputs": []}
     request.node.stash[_STATE] = state
+    monkeypatch.setattr(subprocess, "run", _observed_run(subprocess.run))
     graphsim_simulator.start_observers.append(state["started"].append)
     modrun.output_observers.append(state["module_outputs"].append)
     yield
@@ -139,7 +154,7 @@ def leaks_of(item, report_sections) -> list:
     secrets = [secret for sim in sims for secret in sim.secrets()]
     state["secrets"] = secrets
     sources = list(report_sections)  # ("Captured stdout call", text), ...
-    sources += [("module output or saw() text %d" % number, text) for number, text in enumerate(state["module_outputs"])]
+    sources += [("module or subprocess output %d" % number, text) for number, text in enumerate(state["module_outputs"])]
     for sim in sims:
         sources += list(log_sources(sim))
     tmp_path = item.funcargs.get("tmp_path")
