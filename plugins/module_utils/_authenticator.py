@@ -143,7 +143,7 @@ class Authenticator:
     def _describe(self, exc):
         module = type(exc).__module__ or ''
         if module.startswith(('requests', 'urllib3')):
-            return str(GraphError.from_exception(exc, self._settings.endpoints.authority_host, self._settings.timeout).message)
+            return str(GraphError.from_exception(exc, self._settings.endpoints.authority_host, self._settings.timeout, self._settings.ca_path).message)
         return scrub(' '.join(str(exc).split()), self.secrets)[:400]
 
     def _failure(self, result):

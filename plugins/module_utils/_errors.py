@@ -130,16 +130,21 @@ class GraphError(Exception):
         return cls(status, _reason_code(status), 'HTTP %s %s with an empty body' % (status, HTTP_REASONS.get(status, '')), request_id)
 
     @classmethod
-    def from_exception(cls, exc, url=None, timeout=None):
-        """From a transport failure (requests/urllib3 exception): ``status`` None, a short message naming the host."""
+    def from_exception(cls, exc, url=None, timeout=None, ca_path=None):
+        """From a transport failure (requests/urllib3 exception): ``status`` None, a short message naming the host.
+
+        ``ca_path`` is the CA bundle the connection trusted, if one was given: the advice differs.
+        """
         names = [klass.__name__ for klass in type(exc).__mro__]
         host = urlsplit(url).netloc if url else 'the server'
         detail = str(exc)
         reason = _TRANSPORT_REASON.search(detail)
         reason = _one_line(reason.group(1).strip() if reason else type(exc).__name__, 160)
         if 'SSLError' in names:
-            return cls(None, 'SSLError', "TLS handshake with %s failed: %s. If this endpoint's certificate comes from a private CA, "
-                       "set ca_path (or ENTRA_CA_PATH) to that CA's PEM bundle" % (host, reason))
+            advice = ("ca_path (%s) does not hold the CA that signed this endpoint's certificate: point it at that CA's PEM bundle" % ca_path
+                      if ca_path else
+                      "If this endpoint's certificate comes from a private CA, set ca_path (or ENTRA_CA_PATH) to that CA's PEM bundle")
+            return cls(None, 'SSLError', "TLS handshake with %s failed: %s. %s" % (host, reason, advice))
         if 'Timeout' in names or 'TimeoutError' in names:
             return cls(None, 'Timeout', 'no answer from %s within %s seconds (the timeout option)' % (host, timeout or 'the allowed'))
         if 'ConnectionError' in names:

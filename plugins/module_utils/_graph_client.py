@@ -281,7 +281,7 @@ class GraphClient:
             content = reply.content
         except requests.exceptions.RequestException as exc:
             response = GraphResponse(None, client_request_id=client_request_id,
-                                     error=GraphError.from_exception(exc, url, self.settings.timeout))
+                                     error=GraphError.from_exception(exc, url, self.settings.timeout, self.settings.ca_path))
             retryable = not isinstance(exc, (requests.exceptions.SSLError, requests.exceptions.InvalidURL))
             return response, retryable
         parsed = None

@@ -44,6 +44,7 @@ def test_a_wrong_ca_in_ca_path_fails_clearly_at_login_and_at_graph(graphsim, wro
     login = remove(graphsim, ca_path=wrong_ca)
     assert login["failed"] and "Authentication failed" in login["msg"]
     assert_tls_refused(graphsim, login["msg"])
+    assert "ca_path (%s) does not hold the CA" % wrong_ca in login["msg"], "the advice must name the CA bundle in use"
     # A given access token skips the login: Graph's own handshake fails the same clear way, per pair, never retried.
     graph = remove(graphsim, "access_token", ca_path=wrong_ca)
     (entry,) = graph["results"]
