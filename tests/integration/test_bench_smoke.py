@@ -5,7 +5,9 @@ Request counts only (the simulator's log is deterministic), never seconds: timin
 """
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import sys
 
 import pytest
@@ -14,6 +16,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 
 # pylint: disable=wrong-import-position
 import cases  # noqa: E402
+import harness  # noqa: E402
 import report  # noqa: E402
 from harness import Bench, tenant_spec  # noqa: E402
 
@@ -81,3 +84,55 @@ def test_the_report_has_every_case(measurements, tmp_path):
     assert "| ≤ 60 HTTP requests in all at %d members | %d" % (MEMBERS, cases.request_ceiling(MEMBERS, constant=3)) in text
     assert "requests grow with slope ≤ 1/20 = 0.05 per membership | 0.0667" in text
     assert os.path.isfile(tmp_path / "performance-growth.png") == ("performance-growth.png" in text)
+
+
+# -- the start-up cost the profile removed (docs/performance.md) stays removed -------------------------
+
+LOADED_PROBE = """
+import json, runpy, sys
+%s
+sys.argv = ["entra_group_member", sys.argv[1]]
+try:
+    runpy.run_path(%r, run_name="__main__")
+finally:
+    sys.stderr.write("LOADED " + json.dumps(sorted(name for name in ("msal", "cryptography.x509") if name in sys.modules)))
+"""
+
+
+def run_probed(sim, tmp_path, method, block_msal=False):
+    """entra_group_member in check mode as its own process: ``(result, heavy libraries it loaded)``."""
+    args = tmp_path / "args.json"
+    args.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": {"groups": ["VPN Users"], "members": ["leaver@contoso.com"], "_ansible_check_mode": True}}),
+                    encoding="utf-8")
+    # The credential comes from the environment, as AWX injects it; the args file holds none.
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("AZURE_", "ENTRA_"))}
+    env.update(sim.environment(), PYTHONPATH=harness.conftest.COLLECTIONS_ROOT)
+    if method == "access_token":
+        del env["AZURE_CLIENT_SECRET"]
+        env["ENTRA_ACCESS_TOKEN"] = sim.issue_token()
+    code = LOADED_PROBE % ("sys.modules['msal'] = None  # as if msal were not installed" if block_msal else "",
+                           os.path.join(harness.MODULES_DIR, "entra_group_member.py"))
+    completed = subprocess.run([sys.executable, "-c", code, str(args)], capture_output=True, text=True, check=False, env=env)
+    return json.loads(completed.stdout), json.loads(completed.stderr.rsplit("LOADED ", 1)[1])
+
+
+def test_an_access_token_run_loads_neither_msal_nor_cryptography(graphsim, tmp_path):
+    result, loaded = run_probed(graphsim, tmp_path, "access_token")
+    assert not result.get("failed"), result
+    assert result["summary"]["removed"] == 1  # check mode: would remove
+    assert loaded == []
+
+
+def test_a_client_secret_run_loads_msal_but_no_certificate_code(graphsim, tmp_path):
+    result, loaded = run_probed(graphsim, tmp_path, "secret")
+    assert not result.get("failed"), result
+    assert loaded == ["msal"]
+
+
+def test_a_missing_msal_is_reported_before_any_request(graphsim, tmp_path):
+    result, _loaded = run_probed(graphsim, tmp_path, "secret", block_msal=True)
+    assert result["failed"] is True
+    assert "Failed to import the required Python library (msal)" in result["msg"]
+    assert len(graphsim.log) == 0
+    result, _loaded = run_probed(graphsim, tmp_path, "access_token", block_msal=True)
+    assert not result.get("failed"), result  # a pre-fetched token needs no msal
