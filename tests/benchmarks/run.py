@@ -96,7 +96,8 @@ def findings(measurements: list, ratio_size: int) -> list:
              "(20 to a `$batch`) and then removes 20 to a `$batch`: 2 × n/20 = n/10 requests, ~103 at 1,000, a slope of 0.10. "
              "Resolving 15 UPNs per GET with `$filter=userPrincipalName in ('a','b',...)` (Entra ID is reported to refuse more "
              "than 15 expressions in one filter; the simulator accepts the query), 20 such GETs to a `$batch`, makes resolution "
-             "n/300: ~57 requests at 1,000 (≤ 60) and a slope of 0.053. A slope of 1/20 needs removal without resolution: for many members of one group, reading the group's "
+             "n/300: ~57 requests at 1,000 (≤ 60) and a slope of 0.053. A slope of 1/20 needs removal without resolution: "
+             "for many members of one group, reading the group's "
              "members (`GET /groups/{id}/members/microsoft.graph.user?$select=id,userPrincipalName&$top=999`, group size / 999 "
              "requests whatever n is) gives every id, and members not found there are `absent` without a write. Both are "
              "changes to `plugins/module_utils/_resolve.py` (`resolve_members`) and `_directory_members.py`."]
