@@ -74,6 +74,22 @@ class EntraModule(AnsibleModule):
             self._client = client
         return self._client
 
+    def exit_json(self, **kwargs):
+        self._add_graph_stats(kwargs)
+        super().exit_json(**kwargs)
+
+    def fail_json(self, msg, **kwargs):
+        self._add_graph_stats(kwargs)
+        super().fail_json(msg, **kwargs)
+
+    def _add_graph_stats(self, result):
+        # What the run cost and how long Graph's throttling held it up: the numbers an administrator
+        # needs to size forks and job slices against the per-app limits.
+        if self._client is not None:
+            stats = dict(self._client.stats)
+            stats['waited_seconds'] = round(stats['waited_seconds'], 3)
+            result.setdefault('graph_stats', stats)
+
     def scrub(self, text):
         """``text`` without any secret or token this run knows of."""
         secrets = set(self.connection_settings.secrets) if getattr(self, 'connection_settings', None) else set()

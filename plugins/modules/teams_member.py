@@ -139,6 +139,15 @@ diff:
   returned: when diff mode is on
   type: list
   elements: dict
+graph_stats:
+  description:
+    - What the run asked of Graph, to size forks and AWX job slices against Graph's per-application throttling limits.
+    - C(requests) HTTP requests sent to Graph, retries included (a C($batch) of up to 20 counts once, token requests are not counted),
+      C(batches) how many C($batch) calls the run made, C(retries) requests or C($batch) items sent again, C(throttled) how many of
+      those followed a 429, and C(waited_seconds) the time spent waiting as C(Retry-After) or the backoff asked.
+  returned: when Graph was contacted
+  type: dict
+  sample: {requests: 3, batches: 2, retries: 0, throttled: 0, waited_seconds: 0.0}
 '''
 
 from ansible_collections.entra.membership.plugins.module_utils._member_module import member_argument_spec, run_member_module

@@ -24,6 +24,8 @@ LEAVER = "leaver@contoso.com"
 NOBODY = "nobody@contoso.com"
 # Keys Ansible itself adds to any module result (rc: tests/modrun.py's exit code).
 ANSIBLE_KEYS = {"changed", "failed", "invocation", "warnings", "deprecations", "rc"}
+# The collection's additions to INTERFACE.md's result (it is extended only by adding); each is in RETURN.
+ADDED_KEYS = {"graph_stats"}
 
 
 @pytest.fixture(autouse=True)
@@ -43,8 +45,8 @@ def assert_interface_shape(result, name, check_mode, sim):
     """Every key and value INTERFACE.md's return block allows, and nothing else."""
     example, allowed, error_keys = return_contract()
     expected_type = dict(zip(member_modules(), allowed["target.type"]))[name]
-    assert set(result) - ANSIBLE_KEYS == set(example) - ANSIBLE_KEYS, sorted(set(result) ^ set(example))
-    assert set(result) - set(example) <= ANSIBLE_KEYS - {"changed"}
+    assert set(result) - ANSIBLE_KEYS - ADDED_KEYS == set(example) - ANSIBLE_KEYS, sorted(set(result) ^ set(example))
+    assert set(result) - set(example) <= (ANSIBLE_KEYS - {"changed"}) | ADDED_KEYS
     assert set(result["summary"]) == set(example["summary"]) == set(allowed["status"])
     statuses = [entry["status"] for entry in result["results"]]
     assert result["summary"] == {status: statuses.count(status) for status in allowed["status"]}
@@ -178,3 +180,21 @@ def test_members_row_empty_list_is_a_no_op_and_duplicates_fold(graphsim_session,
     assert set(empty["summary"].values()) == {0} and len(sim.log) == 0
     folded = run(sim, name, [target], [LEAVER, LEAVER.upper(), sim.state.user_id(LEAVER)])
     assert [(entry["member"], entry["status"]) for entry in folded["results"]] == [(LEAVER, "removed")]
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_graph_stats_count_what_graph_saw_and_the_throttling_waits(graphsim_session, name):
+    """graph_stats (an addition to INTERFACE.md) agrees with the simulator's log: requests, $batch envelopes, 429s waited out."""
+    sim = graphsim_session
+    targets = {"entra_group_member": ["VPN Users", "All Staff"], "entra_au_member": ["Germany"], "teams_member": ["Support Rotation"]}[name]
+    sim.faults.add(429, rate=1.0, limit=2, retry_after=0.05, path_re=r"/\$batch$|/members", method=None)
+    result = run(sim, name, targets, [LEAVER, "leaver2@contoso.com"])
+    assert not result.get("failed"), result
+    graph_requests = [entry for entry in sim.log if not entry.in_batch and "/oauth2/" not in entry.path and "/.well-known/" not in entry.path]
+    stats = result["graph_stats"]
+    assert set(stats) == {"requests", "batches", "retries", "throttled", "waited_seconds"}
+    assert stats["requests"] == len(graph_requests)
+    # A $batch sent again after a 429 on the whole envelope is one more request, not one more batch.
+    assert stats["batches"] == len([entry for entry in graph_requests if entry.path.endswith("/$batch") and entry.status == 200])
+    assert stats["throttled"] == len([entry for entry in sim.log if entry.status == 429]) == 2
+    assert stats["retries"] >= stats["throttled"] and stats["waited_seconds"] >= 0.1
