@@ -104,7 +104,7 @@ def test_tarball_ships_the_collection_and_the_user_docs(tarball):
 
 
 def test_tarball_leaves_out_development_files(tarball):
-    dev_only = re.compile(r"^(\.venv|\.build|\.ci|hacking|tests/(unit|integration|graphsim|benchmarks|output)|docs/dev/|"
+    dev_only = re.compile(r"^(\.venv|\.build|\.ci|hacking|tests/(unit|integration|graphsim|benchmarks|output)|"
                           r"Makefile$|pytest\.ini$|requirements-dev\.txt$|constraints-dev\.txt$|\.pytest_cache)|__pycache__|\.pyc$|"
                           r"\.tar\.gz$")
     shipped = sorted(name for name in tarball if dev_only.search(name))
@@ -128,15 +128,30 @@ def _markdown_files():
                 yield os.path.relpath(os.path.join(directory, name), REPO_ROOT)
 
 
+def _relative_links(text):
+    text = re.sub(r"```.*?```", "", text, flags=re.S)  # links in code blocks are examples
+    for target in _MARKDOWN_LINK.findall(text):
+        if not (re.match(r"^[a-z]+:", target) or target.startswith("#")):
+            yield target, target.split("#", 1)[0]
+
+
 @pytest.mark.parametrize("document", sorted(_markdown_files()))
 def test_relative_links_in_the_docs_resolve(document):
     with open(os.path.join(REPO_ROOT, document), encoding="utf-8") as handle:
-        text = re.sub(r"```.*?```", "", handle.read(), flags=re.S)  # links in code blocks are examples
-    broken = []
-    for target in _MARKDOWN_LINK.findall(text):
-        if re.match(r"^[a-z]+:", target) or target.startswith("#"):
-            continue
-        path = target.split("#", 1)[0]
-        if not os.path.exists(os.path.normpath(os.path.join(REPO_ROOT, os.path.dirname(document), path))):
-            broken.append(target)
+        links = list(_relative_links(handle.read()))
+    broken = [target for target, path in links if not os.path.exists(os.path.normpath(os.path.join(REPO_ROOT, os.path.dirname(document), path)))]
     assert not broken, "%s links to files that do not exist: %s" % (document, broken)
+
+
+def test_relative_links_in_the_shipped_docs_resolve_in_the_tarball(tarball):
+    """What a user reads from the installed collection links only to what was installed with it."""
+    shipped = set(tarball)
+    broken = []
+    for document in sorted(name for name in shipped if name.endswith(".md")):
+        with open(os.path.join(REPO_ROOT, document), encoding="utf-8") as handle:  # the tarball holds this very file
+            links = list(_relative_links(handle.read()))
+        for target, path in links:
+            resolved = os.path.normpath(os.path.join(os.path.dirname(document), path))
+            if resolved not in shipped and not any(name.startswith(resolved + "/") for name in shipped):
+                broken.append("%s -> %s" % (document, target))
+    assert not broken, "links to files the tarball leaves out (galaxy.yml build_ignore): %s" % broken
