@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """``make demo``: offboard the demo tenant's leaver against the Graph simulator, then undo it.
 
 Starts the Graph simulator (``tests/graphsim``) with the demo tenant as a separate process,
