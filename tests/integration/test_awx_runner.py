@@ -143,7 +143,7 @@ def survey_extra_vars(survey, answers):
     return extra_vars
 
 
-def awx_job(tmp_path, env, extra_vars, check):
+def awx_job(tmp_path, env, extra_vars, check, playbook=PLAYBOOK):
     """Lay out a private data directory as AWX does for this job template and run it with ansible-runner."""
     private_data_dir = tmp_path / "awx-job"
     project = private_data_dir / "project"
@@ -163,7 +163,7 @@ def awx_job(tmp_path, env, extra_vars, check):
     (env_dir / "extravars").write_text(yaml.safe_dump(extra_vars))
     if check:
         (env_dir / "cmdline").write_text("--check")
-    return ansible_runner.run(private_data_dir=str(private_data_dir), playbook=PLAYBOOK, ident="1", quiet=True, timeout=600)
+    return ansible_runner.run(private_data_dir=str(private_data_dir), playbook=playbook, ident="1", quiet=True, timeout=600)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -284,8 +284,16 @@ def test_route_a_check_then_run(graphsim, tmp_path, survey):
     with open(report_path, encoding="utf-8") as report_file:
         report = json.load(report_file)
     assert (report["tenant"], report["cloud"], report["check_mode"]) == (credentials["tenant_id"], "global", False)
+    # The job's artifacts (set_stats) carry the report, as AWX stores them for the job and hands them to a workflow's
+    # next node as extra variables: a restore job there needs no file that outlived the offboarding job's container.
+    (artifacts,) = [event["event_data"]["artifact_data"] for event in run.events if event.get("event") == "playbook_on_stats"]
+    assert artifacts["offboard_report"] == report and artifacts["offboard_report_file"].endswith(os.path.basename(report_path))
+    restore = awx_job(tmp_path / "restore", env, {"offboard_report": artifacts["offboard_report"]}, check=False, playbook="playbooks/restore.yml")
+    assert restore.status == "successful", restore.stdout.read()
+    assert sim.state.snapshot() == before, "the workflow's restore job did not bring back every membership"
 
-    for runner, directory in ((check, tmp_path / "check" / "awx-job"), (run, tmp_path / "run" / "awx-job")):
+    for runner, directory in ((check, tmp_path / "check" / "awx-job"), (run, tmp_path / "run" / "awx-job"),
+                              (restore, tmp_path / "restore" / "awx-job")):
         assert_no_secret_in_job_output(runner, str(directory), [credentials["client_secret"]])
     # What docs/awx.md warns about: ansible-runner's own record of the job holds the environment.
     with open(tmp_path / "run" / "awx-job" / "artifacts" / "1" / "command", encoding="utf-8") as command:
