@@ -397,8 +397,9 @@ def offboard_markdown(report):
                        ('Finished', 'finished'), ('Status', 'status')):
         out.append('- %s: %s' % (label, _md(report.get(key))))
     summary = report.get('summary', {})
-    out.append('- Totals: %s' % ', '.join('%s %s' % (summary.get(key, 0), key)
-                                          for key in ('users', 'removed', 'absent', 'kept', 'failed')))
+    users = summary.get('users', 0)
+    out.append('- Totals: %s' % ', '.join(['%s %s' % (users, 'user' if users == 1 else 'users')]
+                                          + ['%s %s' % (summary.get(key, 0), key) for key in ('removed', 'absent', 'kept', 'failed')]))
     out += ['- Warning: %s' % _md(warning) for warning in report.get('warnings', [])]
     for user in report.get('users', []):
         out += ['', '## %s (%s)' % (_md(user.get('display_name') or _user_label(user)), _md(_user_label(user))), '']
