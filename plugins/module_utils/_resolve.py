@@ -19,6 +19,12 @@ from ansible_collections.entra.membership.plugins.module_utils._graph_client imp
 
 TARGET_TYPES = ('group', 'administrative_unit', 'team')
 USER_SELECT = 'id,userPrincipalName,displayName'
+# Values in one ``userPrincipalName in (...)``: Graph allows 15 expressions in an 'in' filter outside advanced
+# queries (there the limit is a URL of 2,048 characters); a 16th is refused with "Too many child clauses
+# specified in search filter expression containing 'OR' operators: 16. Max allowed: 15". Microsoft Graph known
+# issue 13635 (https://developer.microsoft.com/graph/known-issues/?search=13635), linked for 'in' from
+# concepts/filter-query-parameter.md; includes/filter-directory-objects.md lists 'in' on userPrincipalName as a default query.
+UPN_FILTER_LIMIT = 15
 
 # \Z, not $: '$' also matches before a trailing newline, which would then travel into a path.
 _GUID = re.compile(r'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z')
@@ -135,16 +141,38 @@ def _ask(client, queries):
     return dict(zip(order, client.batch([queries[key] for key in order])))
 
 
+def upn_filter_request(upns):
+    """One GET of /users for up to UPN_FILTER_LIMIT UPNs (literals quoted here, URL-encoded with the query)."""
+    values = ','.join(filter_literal(upn) for upn in upns)
+    return GraphRequest('GET', '/users', params={'$filter': 'userPrincipalName in (%s)' % values, '$select': USER_SELECT})
+
+
+def _users_by_upn(client, response):
+    """``{lower-cased UPN: user}`` from the answer to an ``upn_filter_request``; GraphError if there is none to read."""
+    response.raise_for_error()
+    body = response.body
+    if not isinstance(body, dict) or not isinstance(body.get('value'), list):
+        raise GraphError(response.status, 'InvalidResponse', 'no list of users in the answer', response.request_id)
+    users = list(body['value'])
+    if body.get('@odata.nextLink'):
+        # Fifteen users fit in any page Graph gives, but a user left on a page unread would be reported absent.
+        users.extend(client.paged(body['@odata.nextLink']))
+    return {user['userPrincipalName'].lower(): user for user in users
+            if isinstance(user, dict) and user.get('id') and isinstance(user.get('userPrincipalName'), str)}
+
+
 def resolve_members(client, refs):
     """``{ref: Member}`` for every ref: ids and UPNs read as users, batched; duplicates asked once.
 
-    Users are read with User.Read.All. An id that is no user (a nested group, a service
-    principal, a device) is read as a directory object in a second round, which needs
-    Directory.Read.All; without it that member gets a 403 error, never a silent "absent".
+    UPNs are read UPN_FILTER_LIMIT at a time with ``$filter=userPrincipalName in (...)``, ids one
+    GET each (``id`` takes ``in`` only in advanced queries); all of these go 20 to a ``$batch``.
+    A UPN the filter does not return is absent (found False, no error); a filter request that fails
+    gives its error to every UPN it asked for. Users are read with User.Read.All. An id that is no
+    user (a nested group, a service principal, a device) is read as a directory object in a second
+    round, which needs Directory.Read.All; without it that member gets a 403 error, never a silent "absent".
     """
     members = {}
-    queries = {}      # fold key -> GraphRequest
-    keys = {}         # ref -> fold key
+    keys = {}         # ref -> fold key: ids and UPNs compare case-insensitively
     for ref in refs:
         if ref in members or ref in keys:
             continue
@@ -153,27 +181,48 @@ def resolve_members(client, refs):
         if problem:
             members[ref] = Member(ref, error=_invalid('InvalidMemberReference', "member '%s' is not valid: %s" % (ref, problem)))
             continue
-        keys[ref] = ref.lower()  # ids and UPNs compare case-insensitively
-        queries.setdefault(keys[ref], GraphRequest('GET', user_path(ref), params={'$select': USER_SELECT}))
-    answers = _ask(client, queries)
-    not_users = {key: GraphRequest('GET', '/directoryObjects/%s' % key) for key, response in answers.items()
-                 if response.status == 404 and is_object_id(key)}
+        keys[ref] = ref.lower()
+    spelled = {}      # fold key -> the first ref given for it, which is what is asked for
+    for ref, key in keys.items():
+        spelled.setdefault(key, ref)
+    ids = [key for key in spelled if is_object_id(key)]
+    upns = [key for key in spelled if not is_object_id(key)]
+    upn_keys = set(upns)
+    upn_chunks = [upns[start:start + UPN_FILTER_LIMIT] for start in range(0, len(upns), UPN_FILTER_LIMIT)]
+    responses = client.batch([GraphRequest('GET', user_path(key), params={'$select': USER_SELECT}) for key in ids]
+                             + [upn_filter_request([spelled[key] for key in chunk]) for chunk in upn_chunks])
+    users, upn_errors = {}, {}
+    for chunk, response in zip(upn_chunks, responses[len(ids):]):
+        try:
+            users.update(_users_by_upn(client, response))
+        except GraphError as error:
+            upn_errors.update(dict.fromkeys(chunk, error))
+    answers = dict(zip(ids, responses))
+    not_users = {key: GraphRequest('GET', '/directoryObjects/%s' % key) for key, response in answers.items() if response.status == 404}
     answers.update(_ask(client, not_users))
     for ref, key in keys.items():
-        response = answers[key]
-        if response.ok and isinstance(response.body, dict) and response.body.get('id'):
-            body = response.body
-            members[ref] = Member(ref, body['id'], body.get('userPrincipalName'), body.get('displayName'), True, None,
-                                  'user' if key not in not_users else _object_type(body))
-        elif response.status == 404:
-            members[ref] = Member(ref)
+        if key in upn_errors:
+            members[ref] = Member(ref, error=upn_errors[key])
+        elif key in upn_keys:
+            user = users.get(key)
+            members[ref] = Member(ref, user['id'], user['userPrincipalName'], user.get('displayName'), True, None, 'user') if user else Member(ref)
         else:
-            error = response.error or GraphError(response.status, 'InvalidResponse', 'no object in the answer')
-            if key in not_users and response.status == 403:
-                error = GraphError(403, error.code, "'%s' is not a user; reading other kinds of directory objects needs the "
-                                                    "Directory.Read.All permission (%s)" % (ref, error.message), error.request_id)
-            members[ref] = Member(ref, error=error)
+            members[ref] = _member_by_id(ref, answers[key], key in not_users)
     return {ref: members[ref] for ref in refs}
+
+
+def _member_by_id(ref, response, read_as_directory_object):
+    if response.ok and isinstance(response.body, dict) and response.body.get('id'):
+        body = response.body
+        return Member(ref, body['id'], body.get('userPrincipalName'), body.get('displayName'), True, None,
+                      _object_type(body) if read_as_directory_object else 'user')
+    if response.status == 404:
+        return Member(ref)
+    error = response.error or GraphError(response.status, 'InvalidResponse', 'no object in the answer')
+    if read_as_directory_object and response.status == 403:
+        error = GraphError(403, error.code, "'%s' is not a user; reading other kinds of directory objects needs the "
+                                            "Directory.Read.All permission (%s)" % (ref, error.message), error.request_id)
+    return Member(ref, error=error)
 
 
 def _select(target_type, select):

@@ -348,7 +348,7 @@ class Graph:
             raise GraphError(400, "Request_UnsupportedQuery",
                              "The specified filter to the reference property query is currently not supported.")
         try:
-            predicate = odata.compile_filter(text, properties, resource)
+            predicate = odata.compile_filter(text, properties, resource, in_limit=None if ctx.advanced_query() else odata.IN_LIMIT)
         except odata.FilterError as exc:
             raise GraphError(400, exc.code, str(exc)) from None
         return [record for record in records if predicate(record)]

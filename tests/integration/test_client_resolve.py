@@ -1,5 +1,6 @@
 """resolve_members / resolve_targets against the simulator: ids, UPNs, guests, names, ambiguity, injection."""
 import copy
+import re
 
 import pytest
 
@@ -7,7 +8,13 @@ from graphsim.simulator import load_tenant
 
 from ansible_collections.entra.membership.plugins.module_utils._connection_options import connection_settings
 from ansible_collections.entra.membership.plugins.module_utils._module import build_client
-from ansible_collections.entra.membership.plugins.module_utils._resolve import resolve_members, resolve_targets
+from ansible_collections.entra.membership.plugins.module_utils._resolve import (
+    UPN_FILTER_LIMIT,
+    USER_SELECT,
+    filter_literal,
+    resolve_members,
+    resolve_targets,
+)
 
 GUEST = "vera_fabrikam.com#EXT#@contoso.onmicrosoft.com"
 TWIN_IDS = ("0a1b2c3d-0000-4000-8000-000000000001", "0a1b2c3d-0000-4000-8000-000000000002")
@@ -15,6 +22,13 @@ TWIN_IDS = ("0a1b2c3d-0000-4000-8000-000000000001", "0a1b2c3d-0000-4000-8000-000
 
 def client_for(sim, **options):
     return build_client(connection_settings(dict(sim.module_auth(), **options)))
+
+
+def upn_filters(sim):
+    """The UPN lists of every ``userPrincipalName in (...)`` read, as sent (quotes undoubled)."""
+    filters = [entry.query["$filter"] for entry in sim.log.filter(path_re=r"^/v1\.0/users$")]
+    assert all(re.fullmatch(r"userPrincipalName in \('(?:[^']|'')*'(?:,'(?:[^']|'')*')*\)", text) for text in filters), filters
+    return [[value.replace("''", "'") for value in re.findall(r"'((?:[^']|'')*)'", text)] for text in filters]
 
 
 @pytest.fixture
@@ -38,11 +52,57 @@ def test_members_by_upn_guest_upn_and_id_in_one_batch(graphsim):
     assert (members["ada@contoso.com"].id, members["ada@contoso.com"].upn) == (graphsim.state.user_id("ada@contoso.com"), "ada@contoso.com")
     assert members[GUEST].found and members[GUEST].upn == GUEST and members[GUEST].id == graphsim.state.user_id(GUEST)
     assert members[alan].found and members[alan].upn == "alan@contoso.com" and members[alan].object_type == "user"
+    assert members["ada@contoso.com"].object_type == "user"
     nobody = members["nobody@contoso.com"]
     assert (nobody.found, nobody.id, nobody.error) == (False, None, None)
     assert graphsim.log.count(path_re=r"\$batch") == 1 and client.stats["requests"] == 1
-    guest_read = graphsim.log.filter(path_re=r"#EXT#")[0]
-    assert "%23EXT%23" in guest_read.raw_path  # '#' travelled encoded, not as a fragment
+    # The id is read by its path, the three UPNs in one filter, as given: both items of the one $batch.
+    assert sorted(entry.path for entry in graphsim.log.filter(in_batch=True)) == ["/v1.0/users", "/v1.0/users/" + alan]
+    assert upn_filters(graphsim) == [["ada@contoso.com", GUEST, "nobody@contoso.com"]]
+    assert graphsim.log.filter(path_re=r"^/v1\.0/users$")[0].query["$select"] == USER_SELECT
+
+
+def test_a_guest_upn_alone_travels_encoded(graphsim):
+    # One request is sent without $batch: a raw '#' would end the URL there, and the filter with it.
+    member = resolve_members(client_for(graphsim), [GUEST])[GUEST]
+    assert member.found and member.id == graphsim.state.user_id(GUEST)
+    assert graphsim.log.count(path_re=r"\$batch") == 0 and upn_filters(graphsim) == [[GUEST]]
+
+
+def test_upns_are_read_fifteen_to_a_filter_and_matched_ignoring_case(graphsim):
+    known = sorted(graphsim.state.users[user_id]["userPrincipalName"] for user_id in graphsim.state.users)
+    refs = [upn.upper() for upn in known] + ["ghost%d@contoso.com" % number for number in range(40 - len(known))]
+    client = client_for(graphsim)
+    members = resolve_members(client, refs)
+    assert [member.id for member in members.values() if member.found] == [graphsim.state.user_id(upn) for upn in known]
+    assert all((member.found, member.upn) == (True, upn) for member, upn in zip(members.values(), known))  # Graph's spelling
+    assert all((member.found, member.error) == (False, None) for member in list(members.values())[len(known):])
+    sent = upn_filters(graphsim)
+    assert [len(values) for values in sent] == [15, 15, 10] and sum(sent, []) == refs
+    assert graphsim.log.count(path_re=r"\$batch") == 1 and client.stats["requests"] == 1
+
+
+def test_graph_refuses_a_sixteenth_value(graphsim):
+    # What UPN_FILTER_LIMIT keeps us from: the simulator answers as Graph does (known issue 13635).
+    values = ",".join(filter_literal("user%d@contoso.com" % number) for number in range(UPN_FILTER_LIMIT + 1))
+    response = client_for(graphsim).request("GET", "/users", params={"$filter": "userPrincipalName in (%s)" % values})
+    assert response.status == 400 and "Max allowed: 15" in response.error.message
+
+
+def test_a_failed_filter_fails_only_its_own_upns(graphsim):
+    refs = ["user%d@contoso.com" % number for number in range(UPN_FILTER_LIMIT)] + ["ada@contoso.com", "alan@contoso.com"]
+    graphsim.faults.add(503, path_re=r"^/v1\.0/users$", after=1, retry_after=0)  # the second filter, and every retry of it
+    members = resolve_members(client_for(graphsim, max_retries=1), refs)
+    assert all((member.found, member.error) == (False, None) for member in list(members.values())[:UPN_FILTER_LIMIT])
+    for upn in ("ada@contoso.com", "alan@contoso.com"):
+        assert not members[upn].found and members[upn].error.status == 503 and members[upn].id is None
+
+
+def test_every_page_of_a_filter_answer_is_read(graphsim_factory):
+    sim = graphsim_factory(page_size=4)
+    known = sorted(sim.state.users[user_id]["userPrincipalName"] for user_id in sim.state.users)[:UPN_FILTER_LIMIT]
+    members = resolve_members(client_for(sim), known)
+    assert all(member.found for member in members.values()) and len(known) > 4
 
 
 def test_duplicates_are_asked_once_and_upns_ignore_case(graphsim):
@@ -69,12 +129,12 @@ def test_a_group_id_as_member_is_found_as_a_group(graphsim):
 def test_upn_with_a_quote(odd_tenant):
     member = resolve_members(client_for(odd_tenant), ["o'brien@contoso.com"])["o'brien@contoso.com"]
     assert member.found and member.upn == "o'brien@contoso.com"
-    assert odd_tenant.log.filter(path_re=r"^/v1\.0/users")[0].raw_path == "/v1.0/users('o''brien@contoso.com')"
+    assert odd_tenant.log.filter(path_re=r"^/v1\.0/users")[0].query["$filter"] == "userPrincipalName in ('o''brien@contoso.com')"
 
 
 def test_upn_starting_with_dollar(odd_tenant):
     member = resolve_members(client_for(odd_tenant), ["$svc@contoso.com"])["$svc@contoso.com"]
-    assert odd_tenant.log.filter(path_re=r"^/v1\.0/users")[0].raw_path == "/v1.0/users('$svc@contoso.com')"
+    assert odd_tenant.log.filter(path_re=r"^/v1\.0/users")[0].query["$filter"] == "userPrincipalName in ('$svc@contoso.com')"
     assert member.found and member.upn == "$svc@contoso.com"
 
 

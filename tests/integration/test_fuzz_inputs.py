@@ -47,6 +47,7 @@ ALLOWED_PATHS = {
         "/" + COLLECTION,                                     # a target by its exact display name ($filter)
         "/%s/%s" % (COLLECTION, GUID),                        # a target by id
         "/%s/%s/members" % (COLLECTION, GUID),                # check/diff mode: who is in it
+        "/users",                                             # members' UPNs, 15 to a userPrincipalName in (...) $filter
         "/users/%s" % GUID,
         r"/users/[^/]+@[^/]+",                                # a UPN: one segment, whatever it holds
         r"/users\('(?:[^']|'')+'\)",                          # a UPN that starts with $ or holds a quote
@@ -92,7 +93,12 @@ def assert_requests_are_intended(sim, targets, members, api_version="v1.0"):
             key = user_key.group(1) if user_key.group(1) is not None else user_key.group(2).replace("''", "'")
             assert key.lower() in given_members, "a user read that no member asked for: %r" % key
         assert set(entry.query) <= QUERY_OPTIONS, "a query option no module sends: %s" % entry.query  # e.g. a name's '&$top=1'
-        if "$filter" in entry.query:
+        if rest == "/users":
+            upns = re.fullmatch(r"userPrincipalName in \(('(?:[^']|'')*'(?:,'(?:[^']|'')*')*)\)", entry.query.get("$filter", ""))
+            assert upns, entry.query["$filter"]
+            values = [value.replace("''", "'") for value in re.findall(r"'((?:[^']|'')*)'", upns.group(1))]
+            assert len(values) <= 15 and all(value.lower() in given_members for value in values), entry.query["$filter"]
+        elif "$filter" in entry.query:
             literal = re.fullmatch(r"displayName eq '((?:[^']|'')*)'", entry.query["$filter"])
             assert literal, entry.query["$filter"]
             assert literal.group(1).replace("''", "'") in names, entry.query["$filter"]
@@ -214,10 +220,10 @@ def test_a_quote_in_a_name_is_doubled_in_the_filter_and_a_hash_in_a_upn_encoded(
     sim = graphsim_session
     result = check_run(sim, "entra_group_member", ["Sales' or 1 eq 1 or displayName eq 'VPN Users"], ["a#b@contoso.com"])
     assert result["results"][0]["error"]["code"] == "TargetNotFound"
-    (query,) = [entry.query["$filter"] for entry in sim.log if "$filter" in entry.query]
+    (query,) = [entry.query["$filter"] for entry in sim.log if "$filter" in entry.query and entry.path.endswith("/groups")]
     assert query == "displayName eq 'Sales'' or 1 eq 1 or displayName eq ''VPN Users'"
-    (read,) = sim.log.filter(method="GET", path_re=r"/users/")
-    assert read.raw_path.endswith("/users/a%23b@contoso.com")
+    (read,) = sim.log.filter(method="GET", path_re=r"/users$")  # UPNs are read in a filter (its encoding: tests/unit/test_resolve.py)
+    assert read.query["$filter"] == "userPrincipalName in ('a#b@contoso.com')"
     assert sim.state.is_member(sim.state.id_of("group", "VPN Users"), sim.state.user_id(REAL_MEMBERS[0]))
 
 

@@ -115,8 +115,8 @@ def test_two_users_cost_three_requests_and_many_users_a_few_more(graphsim_sessio
     sim = graphsim_session
     result = run(sim, users=[LEAVER, LEAVER2])
     assert result["rc"] == 0 and [user["user"] for user in result["users"]] == [LEAVER, LEAVER2]
-    # One $batch resolves both users, one reads both users' groups and units, one reads every team's owners.
-    assert [entry.path for entry in sim.log.graph_requests()] == ["/v1.0/$batch"] * 3
+    # One GET resolves both users (userPrincipalName in (...)), one $batch reads both users' groups and units, one every team's owners.
+    assert [entry.path for entry in sim.log.graph_requests()] == ["/v1.0/users", "/v1.0/$batch", "/v1.0/$batch"]
     assert sim.log.count(path_re=r"/memberOf/microsoft\.graph\.group$", in_batch=True) == 2
     assert sim.log.count(path_re=r"/memberOf/microsoft\.graph\.administrativeUnit$", in_batch=True) == 2
     # Sales EMEA is both users' team: its owners are read once.
@@ -128,8 +128,8 @@ def test_two_users_cost_three_requests_and_many_users_a_few_more(graphsim_sessio
     everyone = sorted(user["userPrincipalName"] for user in sim.state.users.values())
     many = run(sim, users=everyone)
     assert many["rc"] == 0 and len(many["users"]) == len(everyone) == 30
-    # 30 users: 2 $batch to resolve, 60 reads in 3, the demo's 6 teams' owners in 1.
-    assert len(sim.log.graph_requests()) == 6
+    # 30 users: 1 $batch of two 15-UPN filters to resolve, 60 reads in 3, the demo's 6 teams' owners in 1.
+    assert len(sim.log.graph_requests()) == 5
     assert_read_only(sim)
 
 
@@ -170,9 +170,9 @@ def test_users_by_id_and_guests_by_ext_upn(graphsim_session):
     assert guest["found"] is True and guest["user_principal_name"] == GUEST
     assert set(by_name(guest["groups"])) == {"Contractors", "Partners' Portal", "Support Rotation"}
     assert by_name(guest["teams"])["Support Rotation"]["role"] == "member"
-    # The guest's '#' travelled as %23: the simulator saw the whole UPN.
-    (resolved,) = sim.log.filter(path_re=r"/users/carl", in_batch=True)
-    assert resolved.path.endswith("#EXT#@contoso.onmicrosoft.com") and resolved.status == 200
+    # The guest's UPN reached the simulator whole, '#EXT#' inside the filter's literal.
+    (resolved,) = sim.log.filter(path_re=r"^/v1\.0/users$", in_batch=True)
+    assert resolved.query["$filter"] == "userPrincipalName in ('%s')" % GUEST and resolved.status == 200
 
 
 def test_duplicates_are_read_once(graphsim_session):

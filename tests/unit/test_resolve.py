@@ -6,6 +6,7 @@ from ansible_collections.entra.membership.plugins.module_utils._resolve import (
     is_object_id,
     object_id_segment,
     target_collection,
+    upn_filter_request,
     upn_problem,
     user_path,
 )
@@ -53,6 +54,17 @@ def test_upn_with_odata_injection_is_an_escaped_literal():
 def test_filter_literal_doubles_quotes():
     assert filter_literal("Sales") == "'Sales'"
     assert filter_literal("x' or 1 eq 1 or 'y") == "'x'' or 1 eq 1 or ''y'"
+
+
+def test_upn_filter_request_doubles_quotes_and_encodes_what_a_url_would_misread():
+    request = upn_filter_request(["ada@contoso.com", "o'brien@contoso.com", "vera_fabrikam.com#EXT#@contoso.onmicrosoft.com", "a&b+c@contoso.com"])
+    assert request.method == "GET" and request.path == "/users"
+    assert request.params["$filter"] == ("userPrincipalName in ('ada@contoso.com','o''brien@contoso.com',"
+                                         "'vera_fabrikam.com#EXT#@contoso.onmicrosoft.com','a&b+c@contoso.com')")
+    # '#' would start a fragment, '&' a new option, '+' a space: all percent-encoded; the quotes and commas stay OData's.
+    assert request.url() == ("/users?$filter=userPrincipalName%20in%20('ada@contoso.com','o''brien@contoso.com',"
+                             "'vera_fabrikam.com%23EXT%23@contoso.onmicrosoft.com','a%26b%2Bc@contoso.com')"
+                             "&$select=id,userPrincipalName,displayName")
 
 
 def test_target_collections():
