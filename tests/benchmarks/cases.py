@@ -8,8 +8,11 @@ from __future__ import annotations
 import math
 import os
 
-from harness import REPO_ROOT, Bench, ContenderFailed, debug_result, find_number, member_upns
+from harness import REPO_ROOT, Bench, ContenderFailed, debug_result, member_upns
 from naive import NaiveClient
+
+from ansible_collections.entra.membership.plugins.module_utils._graph_client import BATCH_LIMIT
+from ansible_collections.entra.membership.plugins.module_utils._resolve import UPN_FILTER_LIMIT
 
 BIG_GROUP = "Big Group"
 LEAVER = "leaver@contoso.com"
@@ -18,8 +21,6 @@ OFFBOARD_ROLE = os.path.join(REPO_ROOT, "roles", "offboard", "tasks", "main.yml"
 THROTTLE_SHARE = 0.2
 # graphsim.generate puts the leaver in one group of each of these kinds; Graph refuses member writes to them.
 UNCHANGEABLE_KINDS = ("dynamic", "synced", "mail_security", "distribution")
-# The module's $batch and members/remove limit: one write request per this many pairs.
-BATCH_LIMIT = 20
 
 
 def _require_removed(bench: Bench, upns: list) -> None:
@@ -33,7 +34,9 @@ def _module_numbers(result: dict, size: int) -> dict:
     summary = result.get("summary") or {}
     if summary.get("removed", 0) + summary.get("failed", 0) != size:
         raise ContenderFailed("entra_group_member: %s" % (result.get("msg") or result))
-    return {"failures": summary.get("failed", 0), "waited_seconds": find_number(result, "waited_seconds"), "module_invocations": 1}
+    # graph_stats: what the module's Graph client counted, the time it slept on Retry-After and back-off included.
+    waited = (result.get("graph_stats") or {}).get("waited_seconds")
+    return {"failures": summary.get("failed", 0), "waited_seconds": waited, "module_invocations": 1}
 
 
 def module_task(bench: Bench, upns: list):
@@ -90,9 +93,21 @@ def throttled(bench: Bench, size: int, repeats: int, contender=module_task) -> l
     return [bench.measure("4", "entra_group_member", size, contender(bench, member_upns(size)), repeats, throttle=THROTTLE_SHARE)]
 
 
+def resolution_requests(size: int) -> int:
+    """GETs that resolve ``size`` UPNs: UPN_FILTER_LIMIT to a ``userPrincipalName in (...)`` filter."""
+    return math.ceil(size / UPN_FILTER_LIMIT)
+
+
 def request_ceiling(size: int, constant: int = 8) -> int:
-    """What batching promises for ``size`` UPNs out of one group: resolution and removal, 20 a request each, plus a constant."""
-    return 2 * math.ceil(size / BATCH_LIMIT) + constant
+    """What batching promises for ``size`` UPNs out of one group: the resolving GETs 20 to a $batch, one removal $batch per 20
+    members (a single GET goes alone), plus a constant."""
+    return math.ceil(resolution_requests(size) / BATCH_LIMIT) + math.ceil(size / BATCH_LIMIT) + constant
+
+
+def batch_items(size: int) -> int:
+    """Requests inside the $batch envelopes for ``size`` UPNs: the resolving GETs (unless one goes alone) and a removal per member."""
+    gets = resolution_requests(size)
+    return (gets if gets > 1 else 0) + (size if size > 1 else 0)
 
 
 # -- case 2: offboarding one user ---------------------------------------------------------------

@@ -199,20 +199,3 @@ def debug_result(playbook_output: str, marker: str = "BENCH-RESULT ") -> dict:
             escaped = line[start + len(marker):line.rindex('"')]
             return json.loads(json.loads('"%s"' % escaped))
     raise ContenderFailed("no %s line in the playbook output:\n%s" % (marker.strip(), playbook_output[-2000:]))
-
-
-def find_number(result, key: str):
-    """The first value of ``key`` anywhere in a module result (e.g. ``waited_seconds`` under whatever key the stats live)."""
-    if isinstance(result, dict):
-        if key in result:
-            return result[key]
-        values = result.values()
-    elif isinstance(result, list):
-        values = result
-    else:
-        return None
-    for value in values:
-        found = find_number(value, key)
-        if found is not None:
-            return found
-    return None
