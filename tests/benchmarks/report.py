@@ -200,7 +200,8 @@ def case4(measurements: list) -> list:
         return lines + ["Not measured in this run."]
     lines += ["Faults are drawn per HTTP request and per `$batch` item on Graph's paths (the token endpoint is spared), "
               "from a seeded generator in the order requests arrive (the four concurrent batches vary that order a little, so "
-              "the counts move by a few from run to run).", "",
+              "the counts move by a few from run to run). *Waited* is the module's own `graph_stats.waited_seconds`: the sleeps of "
+              "all its `$batch` workers added up, four in flight at a time, so it can exceed the wall time.", "",
               "| size | 429 answers | HTTP requests | `$batch` items | failed pairs | median wall time (s) | waited (module-reported, s) | repeats |",
               "|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for m in rows:
