@@ -94,7 +94,7 @@ def test_execution_environment_metadata_points_at_the_modules_requirements():
 
 def test_tarball_ships_the_collection_and_the_user_docs(tarball):
     expected = {"MANIFEST.json", "FILES.json", "README.md", "LICENSE", "LICENSES/GPL-3.0-or-later.txt", "requirements.txt",
-                "meta/runtime.yml", "meta/execution-environment.yml", "changelogs/changelog.yaml",
+                "meta/runtime.yml", "meta/execution-environment.yml", "changelogs/changelog.yaml", "CHANGELOG.md",
                 "docs/awx.md", "docs/awx/execution-environment.yml", "docs/awx/credential_type_entra_graph.yml"}
     expected |= {"plugins/modules/%s.py" % name for name in _source_modules()}
     for directory in ("roles", "playbooks"):
