@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from urllib.parse import quote, quote_plus
 
@@ -29,6 +30,10 @@ import pytest
 import modrun
 from graphsim import simulator as graphsim_simulator
 from graphsim.pytest_plugin import simulators_used
+
+# Any JWT-shaped text (header and payload in base64url JSON): an access token even from a simulator
+# the scan does not know, for tests that check a whole job's output for one.
+TOKEN_LIKE = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.")
 
 _STATE = pytest.StashKey[dict]()
 _CREDENTIAL_SUFFIXES = (".pem", ".key")

@@ -29,6 +29,7 @@ import pytest
 import yaml
 from jinja2 import StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from secretscan import TOKEN_LIKE
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PLAYBOOK = "playbooks/offboard.yml"
@@ -189,9 +190,6 @@ def play_recap(runner):
     return {key: sum(stats[0].get(key, {}).values()) for key in ("ok", "changed", "failures", "dark", "skipped")}
 
 
-_TOKEN_LIKE = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.")
-
-
 def assert_no_secret_in_job_output(runner, private_data_dir, secrets):
     shown = [("event %s" % event.get("counter"), json.dumps(event)) for event in runner.events]
     shown.append(("stdout", runner.stdout.read()))
@@ -203,7 +201,7 @@ def assert_no_secret_in_job_output(runner, private_data_dir, secrets):
     for where, text in shown:
         for secret in secrets:
             assert secret not in text, "a secret appears in %s" % where
-        assert not _TOKEN_LIKE.search(text), "an access token appears in %s" % where
+        assert not TOKEN_LIKE.search(text), "an access token appears in %s" % where
 
 
 # ---------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import subprocess
 import sys
 
 import pytest
+from secretscan import TOKEN_LIKE
 
 pytestmark = pytest.mark.playbook
 
@@ -23,7 +24,6 @@ LEAVER2 = "leaver2@contoso.com"
 GHOST = "ghost@contoso.com"
 ALEX = "alex@contoso.com"  # nothing unremovable: a Microsoft 365 group and a team
 RECAP_LINE = re.compile(r"^(?P<host>\S+)\s+:\s+(?P<counts>(?:\w+=\d+\s*)+)$", re.MULTILINE)
-_TOKEN_LIKE = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.")
 # The caller's own connection settings must not leak into the runs.
 _CONNECTION_PREFIXES = ("AZURE_", "ENTRA_")
 
@@ -76,7 +76,7 @@ def assert_no_secret(sim, texts):
     secret = sim.credentials["client_secret"]
     for where, text in texts.items():
         assert secret not in text, "the client secret appears in %s" % where
-        assert not _TOKEN_LIKE.search(text), "an access token appears in %s" % where
+        assert not TOKEN_LIKE.search(text), "an access token appears in %s" % where
 
 
 def read_all(paths):
