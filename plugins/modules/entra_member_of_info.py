@@ -262,8 +262,8 @@ graph_stats:
   sample: {requests: 3, batches: 2, retries: 0, throttled: 0, waited_seconds: 0.0}
 '''
 
-from ansible_collections.entra.membership.plugins.module_utils._member_module import MAX_MEMBERS, checked_references, member_problem
-from ansible_collections.entra.membership.plugins.module_utils._member_of import compose_msg, discover
+from ansible_collections.entra.membership.plugins.module_utils._runner import MAX_MEMBERS, checked_references, member_problem
+from ansible_collections.entra.membership.plugins.module_utils._discovery import compose_msg, discover
 from ansible_collections.entra.membership.plugins.module_utils._module import EntraModule
 
 MODULE_NAME = 'entra_member_of_info'

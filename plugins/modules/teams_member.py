@@ -150,9 +150,9 @@ graph_stats:
   sample: {requests: 3, batches: 2, retries: 0, throttled: 0, waited_seconds: 0.0}
 '''
 
-from ansible_collections.entra.membership.plugins.module_utils._member_module import member_argument_spec, run_member_module
+from ansible_collections.entra.membership.plugins.module_utils._runner import member_argument_spec, run_member_module
 from ansible_collections.entra.membership.plugins.module_utils._module import EntraModule
-from ansible_collections.entra.membership.plugins.module_utils._team_members import TeamMembers
+from ansible_collections.entra.membership.plugins.module_utils._engine_teams import TeamMembers
 
 
 def main():

@@ -1,9 +1,9 @@
 """Pure functions of the discovery engine: entries, removability (the member modules' guards), the message."""
 import pytest
 
-from ansible_collections.entra.membership.plugins.module_utils._directory_members import ADMINISTRATIVE_UNITS, GROUPS
+from ansible_collections.entra.membership.plugins.module_utils._engine_directory import ADMINISTRATIVE_UNITS, GROUPS
 from ansible_collections.entra.membership.plugins.module_utils._errors import GraphError
-from ansible_collections.entra.membership.plugins.module_utils._member_of import (
+from ansible_collections.entra.membership.plugins.module_utils._discovery import (
     TRANSITIVE_REASON,
     administrative_unit_entry,
     compose_msg,

@@ -3,7 +3,7 @@ import pytest
 
 from ansible_collections.entra.membership.plugins.module_utils._errors import GraphError
 from ansible_collections.entra.membership.plugins.module_utils._graph_client import GraphResponse
-from ansible_collections.entra.membership.plugins.module_utils._membership import (
+from ansible_collections.entra.membership.plugins.module_utils._outcomes import (
     STATUSES,
     compose_msg,
     module_result,

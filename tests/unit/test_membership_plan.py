@@ -1,14 +1,14 @@
 """Pure parts of the plan: input checks, guards per target kind, the only write paths there are."""
 import pytest
 
-from ansible_collections.entra.membership.plugins.module_utils._directory_members import (
+from ansible_collections.entra.membership.plugins.module_utils._engine_directory import (
     ADMINISTRATIVE_UNITS,
     GROUPS,
     administrative_unit_refusal,
     group_refusal,
     ref_path,
 )
-from ansible_collections.entra.membership.plugins.module_utils._member_module import (
+from ansible_collections.entra.membership.plugins.module_utils._runner import (
     checked_references,
     denied_prediction,
     member_problem,

@@ -3,7 +3,7 @@ import pytest
 
 from ansible_collections.entra.membership.plugins.module_utils._connection_options import connection_settings
 from ansible_collections.entra.membership.plugins.module_utils._module import build_client
-from ansible_collections.entra.membership.plugins.module_utils._team_members import TEAMS_CHUNK, member_value, roster_role
+from ansible_collections.entra.membership.plugins.module_utils._engine_teams import TEAMS_CHUNK, member_value, roster_role
 
 USER = "18a80140-b0fb-4489-b360-2f6efaf225a0"
 

@@ -7,8 +7,8 @@
 
 A run: check the options (before any request), resolve every target and member (batched), decide
 what needs no write (a missing target, a guard, a missing member), then hand the open pairs to
-the module's engine (``_directory_members`` or ``_team_members``), which reads what it must and
-writes what it must. Results, summary, msg and failure come from ``_membership``.
+the module's engine (``_engine_directory`` or ``_engine_teams``), which reads what it must and
+writes what it must. Results, summary, msg and failure come from ``_outcomes``.
 
 FOR INTERNAL COLLECTION USE ONLY: this interface may change in any release.
 """
@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 
 from ansible_collections.entra.membership.plugins.module_utils._errors import GraphError
-from ansible_collections.entra.membership.plugins.module_utils._membership import (
+from ansible_collections.entra.membership.plugins.module_utils._outcomes import (
     ABSENT,
     ADDED,
     FAILED,

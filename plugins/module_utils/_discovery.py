@@ -10,7 +10,7 @@ A run costs a handful of requests however many users are given, because every ro
 groups and to administrative units (and ``transitiveMemberOf`` when asked), first pages together,
 further pages followed; then read the owners of every distinct team found, again batched. Nothing
 is written. Whether a membership can be changed is decided by the member modules' own guards
-(``_directory_members.GROUPS.refusal`` / ``ADMINISTRATIVE_UNITS.refusal``), so discovery and
+(``_engine_directory.GROUPS.refusal`` / ``ADMINISTRATIVE_UNITS.refusal``), so discovery and
 removal never disagree.
 
 FOR INTERNAL COLLECTION USE ONLY: this interface may change in any release.
@@ -18,10 +18,10 @@ FOR INTERNAL COLLECTION USE ONLY: this interface may change in any release.
 
 from __future__ import annotations
 
-from ansible_collections.entra.membership.plugins.module_utils._directory_members import ADMINISTRATIVE_UNITS, GROUPS, READ_PAGE_SIZE
+from ansible_collections.entra.membership.plugins.module_utils._engine_directory import ADMINISTRATIVE_UNITS, GROUPS, READ_PAGE_SIZE
 from ansible_collections.entra.membership.plugins.module_utils._graph_client import GraphRequest
-from ansible_collections.entra.membership.plugins.module_utils._member_module import _fold_members, read_collections
-from ansible_collections.entra.membership.plugins.module_utils._membership import failure
+from ansible_collections.entra.membership.plugins.module_utils._runner import _fold_members, read_collections
+from ansible_collections.entra.membership.plugins.module_utils._outcomes import failure
 from ansible_collections.entra.membership.plugins.module_utils._resolve import Target, object_id_segment, resolve_members
 
 TRANSITIVE_REASON = 'reached through nested group membership'

@@ -19,11 +19,11 @@ FOR INTERNAL COLLECTION USE ONLY: this interface may change in any release.
 from __future__ import annotations
 
 from ansible_collections.entra.membership.plugins.module_utils._graph_client import GraphRequest
-from ansible_collections.entra.membership.plugins.module_utils._member_module import (
+from ansible_collections.entra.membership.plugins.module_utils._runner import (
     denied_prediction,
     read_collections,
 )
-from ansible_collections.entra.membership.plugins.module_utils._membership import (
+from ansible_collections.entra.membership.plugins.module_utils._outcomes import (
     ABSENT,
     ADDED,
     FAILED,
