@@ -19,7 +19,8 @@ import json
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
 
-from ansible_collections.entra.membership.plugins.module_utils._resolve import is_object_id
+from ansible_collections.entra.membership.plugins.module_utils._errors import error_dict
+from ansible_collections.entra.membership.plugins.module_utils._references import is_object_id
 
 REPORT_KIND = 'entra.membership.offboard'
 REPORT_VERSION = 1
@@ -176,7 +177,7 @@ def offboard_plan(discovery, inputs):
     for user in _discovered_users(discovery, inputs):
         plan = dict(_user_identity(user), error=user.get('error'), remove={kind: [] for kind in REMOVAL_ORDER}, kept=[])
         if plan['error'] is None and not user.get('found'):
-            plan['error'] = {'status': 404, 'code': 'UserNotFound', 'message': NOT_FOUND_MESSAGE, 'request_id': None}
+            plan['error'] = error_dict(404, 'UserNotFound', NOT_FOUND_MESSAGE)
         used = set()
         if plan['error'] is None:
             for kind, entries in _memberships_by_kind(user).items():
@@ -201,7 +202,7 @@ def offboard_plan(discovery, inputs):
 
 def _task_error(registered):
     message = registered.get('msg') or 'the module returned no result for this membership'
-    return {'status': None, 'code': 'ModuleFailed', 'message': to_text(message), 'request_id': None}
+    return error_dict(None, 'ModuleFailed', to_text(message))
 
 
 def _action(planned, kind, registered):

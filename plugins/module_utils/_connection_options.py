@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from ansible.module_utils.errors import AnsibleFallbackNotFound
 
 from ansible_collections.entra.membership.plugins.module_utils._clouds import (
+    API_VERSIONS,
     CLOUD_ENV_VARS,
     CLOUD_NAMES,
     DEFAULT_CLOUD,
@@ -25,7 +26,7 @@ from ansible_collections.entra.membership.plugins.module_utils._clouds import (
     resolve_endpoints,
 )
 from ansible_collections.entra.membership.plugins.module_utils._errors import EntraConfigError
-from ansible_collections.entra.membership.plugins.module_utils._resolve import is_object_id
+from ansible_collections.entra.membership.plugins.module_utils._references import is_object_id
 
 
 def env_fallback(*names):
@@ -59,6 +60,9 @@ ARGSPEC = dict(
     max_retries=dict(type='int', default=6),
     max_concurrency=dict(type='int', default=4),
 )
+
+# Not a connection option (each module documents it, through the members.api_version fragment), but the same everywhere.
+API_VERSION_ARGSPEC = dict(type='str', default=API_VERSIONS[0], choices=list(API_VERSIONS))
 
 # One of these authenticates; order = precedence only in the messages, never silently.
 CREDENTIAL_OPTIONS = ('client_secret', 'client_certificate_path', 'federated_token_file', 'access_token')

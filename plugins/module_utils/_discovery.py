@@ -18,11 +18,13 @@ FOR INTERNAL COLLECTION USE ONLY: this interface may change in any release.
 
 from __future__ import annotations
 
+from ansible_collections.entra.membership.plugins.module_utils._connection_options import API_VERSION_ARGSPEC
 from ansible_collections.entra.membership.plugins.module_utils._engine_directory import ADMINISTRATIVE_UNITS, GROUPS, READ_PAGE_SIZE
-from ansible_collections.entra.membership.plugins.module_utils._graph_client import GraphRequest
-from ansible_collections.entra.membership.plugins.module_utils._runner import _fold_members, read_collections
+from ansible_collections.entra.membership.plugins.module_utils._errors import error_dict
+from ansible_collections.entra.membership.plugins.module_utils._graph_client import GraphRequest, read_collections
 from ansible_collections.entra.membership.plugins.module_utils._outcomes import failure
-from ansible_collections.entra.membership.plugins.module_utils._resolve import Target, object_id_segment, resolve_members
+from ansible_collections.entra.membership.plugins.module_utils._references import MAX_MEMBERS, checked_references, member_problem, object_id_segment
+from ansible_collections.entra.membership.plugins.module_utils._resolve import Target, fold_members, resolve_members
 
 TRANSITIVE_REASON = 'reached through nested group membership'
 TEAM_ROLE_OWNER = 'owner'
@@ -130,8 +132,8 @@ class UserMemberships:
         if member.error is not None:
             self.error = read_error(member.error, ref, 'user')
         elif member.found and member.object_type != 'user':
-            self.error = {'status': None, 'code': 'NotAUser', 'message': "'%s' is a %s, not a user: entra_member_of_info reads users' memberships"
-                          % (ref, member.object_type or 'directory object'), 'request_id': None}
+            self.error = error_dict(None, 'NotAUser', "'%s' is a %s, not a user: entra_member_of_info reads users' memberships"
+                                    % (ref, member.object_type or 'directory object'))
 
     @property
     def readable(self):
@@ -219,9 +221,9 @@ def _settle_limited(user):
     """Memberships Graph named only by id make the user's answer incomplete: which of them are teams is unknown too."""
     hidden = [entry for entry in user.groups + user.administrative_units if entry['reason_code'] == LIMITED_INFORMATION]
     if hidden:
-        user.fail({'status': None, 'code': LIMITED_INFORMATION, 'request_id': None, 'message':
-                   "Graph returned only the ids of %d of the memberships of '%s' (each entry's reason names the permission the app lacks): "
-                   "which are teams and whether they can be changed is unknown" % (len(hidden), user.ref)})
+        user.fail(error_dict(None, LIMITED_INFORMATION,
+                             "Graph returned only the ids of %d of the memberships of '%s' (each entry's reason names the permission the app lacks): "
+                             "which are teams and whether they can be changed is unknown" % (len(hidden), user.ref)))
 
 
 def _settle_transitive(user):
@@ -235,7 +237,7 @@ def discover(client, user_refs, include_transitive=False, warn=None):
     A user given twice in different forms (its id and its UPN) is read once, under the first form, with a warning.
     """
     members = resolve_members(client, user_refs)
-    user_refs = _fold_members(members, warn or (lambda message: None), option='users')
+    user_refs = fold_members(members, warn or (lambda message: None), option='users')
     users = [UserMemberships(ref, members[ref], include_transitive) for ref in user_refs]
     readable = [user for user in users if user.readable]
     if readable:
@@ -262,3 +264,31 @@ def compose_msg(module_name, entries):
     if failed:
         parts.append('%d failed (%s)' % (len(failed), ', '.join("'%s'" % ref for ref in failed)))
     return '%s: %s' % (module_name, ', '.join(parts))
+
+
+def discovery_argument_spec():
+    """The argument_spec of entra_member_of_info (the connection options are added by EntraModule)."""
+    return dict(
+        users=dict(type='list', elements='str', required=True),
+        include_transitive=dict(type='bool', default=False),
+        api_version=dict(API_VERSION_ARGSPEC),
+    )
+
+
+def run_discovery(module, module_name):
+    """The whole task of entra_member_of_info; ends in exit_json, or fail_json when any user could not be read in full."""
+    params = module.params
+    try:
+        user_refs = checked_references('users', params['users'], member_problem, MAX_MEMBERS)
+    except ValueError as exc:
+        module.fail_json(msg=str(exc), changed=False)
+
+    users = []
+    if user_refs:
+        with module.graph_errors(changed=False):
+            users = discover(module.client, user_refs, params['include_transitive'], warn=module.warn)
+    result = dict(changed=False, msg=compose_msg(module_name, users), users=users,
+                  tenant_id=params['tenant_id'] or None, cloud=params['cloud'])
+    if any(entry['error'] is not None for entry in users):
+        module.fail_json(**result)
+    module.exit_json(**result)

@@ -26,23 +26,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ansible_collections.entra.membership.plugins.module_utils._graph_client import GraphRequest
-from ansible_collections.entra.membership.plugins.module_utils._runner import (
-    denied_prediction,
-    read_collections,
-)
+from ansible_collections.entra.membership.plugins.module_utils._engine_base import MemberEngine
+from ansible_collections.entra.membership.plugins.module_utils._graph_client import GraphRequest, read_collections
 from ansible_collections.entra.membership.plugins.module_utils._outcomes import (
     ABSENT,
     ADDED,
     PRESENT,
     REMOVED,
+    denied_prediction,
     outcome,
     read_failure,
     ref_addition_outcome,
     ref_removal_outcome,
     refused,
 )
-from ansible_collections.entra.membership.plugins.module_utils._resolve import object_id_segment, target_collection
+from ansible_collections.entra.membership.plugins.module_utils._references import object_id_segment
+from ansible_collections.entra.membership.plugins.module_utils._resolve import target_collection
 
 READ_PAGE_SIZE = 999          # Graph's maximum $top for members and memberOf
 ROLE_MANAGEMENT = 'RoleManagement.ReadWrite.Directory'
@@ -155,10 +154,8 @@ def _by_member(pairs):
     return len(members) <= len(targets) and all(member.object_type == 'user' for member in members.values())
 
 
-class DirectoryMembers:
-    """The engine ``run_member_module`` drives for groups or administrative units."""
-
-    with_role = False
+class DirectoryMembers(MemberEngine):
+    """The engine of groups or administrative units."""
 
     def __init__(self, kind):
         self.kind = kind
@@ -167,20 +164,9 @@ class DirectoryMembers:
         self.noun = kind.noun
         self.select = kind.select
 
-    def check_options(self, module):
-        """Nothing beyond the shared options."""
-
     def refusal(self, target):
         reason = self.kind.refusal(target) if target.raw is not None else None
         return refused(*reason) if reason else None
-
-    @staticmethod
-    def member_refusal(member, state):
-        return None
-
-    @staticmethod
-    def diff_label(pair, after=False):
-        return pair.member_ref
 
     def settle(self, client, pairs, state, check_mode, want_before):
         """Decide every pair still open, after reading the memberships of all resolved pairs (see _write for why a real run reads too)."""

@@ -18,23 +18,22 @@ FOR INTERNAL COLLECTION USE ONLY: this interface may change in any release.
 
 from __future__ import annotations
 
-from ansible_collections.entra.membership.plugins.module_utils._graph_client import GraphRequest
-from ansible_collections.entra.membership.plugins.module_utils._runner import (
-    denied_prediction,
-    read_collections,
-)
+from ansible_collections.entra.membership.plugins.module_utils._engine_base import MemberEngine
+from ansible_collections.entra.membership.plugins.module_utils._errors import error_dict
+from ansible_collections.entra.membership.plugins.module_utils._graph_client import GraphRequest, read_collections
 from ansible_collections.entra.membership.plugins.module_utils._outcomes import (
     ABSENT,
     ADDED,
     FAILED,
     PRESENT,
     REMOVED,
+    denied_prediction,
     outcome,
     read_failure,
     refused,
     team_write_outcomes,
 )
-from ansible_collections.entra.membership.plugins.module_utils._resolve import object_id_segment
+from ansible_collections.entra.membership.plugins.module_utils._references import object_id_segment
 
 TEAMS_CHUNK = 20              # Graph's maximum of values in one members/remove or members/add
 MEMBER_TYPE = 'microsoft.graph.aadUserConversationMember'
@@ -61,29 +60,24 @@ def _is_guest(pair, roster_entry):
     return '#ext#' in (pair.member.upn or pair.member_ref or '').lower()
 
 
-class TeamMembers:
-    """The engine ``run_member_module`` drives for teams."""
+class TeamMembers(MemberEngine):
+    """The engine of teams; a group without a team is already a resolution error (NotATeam), so no target guard."""
 
     option = 'teams'
     target_type = 'team'
     noun = 'team'
-    select = None
     with_role = True
 
     def __init__(self, role=None, allow_ownerless=False):
         self.role = role or 'member'
         self.allow_ownerless = allow_ownerless
 
-    def check_options(self, module):
-        if module.params['state'] == 'absent' and module.params.get('role'):
-            module.warn("role '%s' is ignored with state=absent: members are removed whatever their role" % module.params['role'])
+    def option_warnings(self, params):
+        if params['state'] == 'absent' and params.get('role'):
+            return ["role '%s' is ignored with state=absent: members are removed whatever their role" % params['role']]
+        return []
 
-    @staticmethod
-    def refusal(target):
-        return None  # a group without a team is already a resolution error (NotATeam)
-
-    @staticmethod
-    def member_refusal(member, state):
+    def member_refusal(self, member, state):
         if member.object_type in (None, 'user'):
             return None
         if state == 'absent':
@@ -176,16 +170,14 @@ class TeamMembers:
                 # Reached only with allow_ownerless: Teams removes owners in turn and refuses the last one.
                 left = owners_left.setdefault(team_id, sum(1 for item in roster.values() if roster_role(item) == 'owner'))
                 if left <= 1:
-                    pair.decide(outcome(FAILED, {'status': 400, 'code': 'BadRequest', 'request_id': None,
-                                                 'message': 'Teams refuses to remove the last owner of a team (predicted)'}))
+                    pair.decide(outcome(FAILED, error_dict(400, 'BadRequest', 'Teams refuses to remove the last owner of a team (predicted)')))
                 else:
                     owners_left[team_id] = left - 1
                     pair.decide(outcome(REMOVED))
             elif state == 'absent':
                 pair.decide(outcome(REMOVED))
             elif self.role == 'owner' and _is_guest(pair, entry):
-                pair.decide(outcome(FAILED, {'status': 400, 'code': 'BadRequest', 'request_id': None,
-                                             'message': 'a guest cannot be an owner of a team (predicted; Teams refuses it)'}))
+                pair.decide(outcome(FAILED, error_dict(400, 'BadRequest', 'a guest cannot be an owner of a team (predicted; Teams refuses it)')))
             else:
                 pair.decide(outcome(ADDED))
 

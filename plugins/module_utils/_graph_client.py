@@ -465,3 +465,26 @@ class GraphClient:
         if response.error and not response.error.request_id:
             response.error.request_id = response.request_id
         return response
+
+
+def read_collections(client, graph_requests):
+    """For each collection request: ``(items, None)`` with every page followed, or ``(None, GraphError)``.
+
+    The first pages travel together in ``$batch``; the rare further pages follow one by one.
+    """
+    collected = []
+    for response in client.batch(graph_requests):
+        if not response.ok:
+            collected.append((None, response.error))
+            continue
+        body = response.body if isinstance(response.body, dict) else {}
+        items = list(body.get('value') or [])
+        next_link = body.get('@odata.nextLink')
+        try:
+            if next_link:
+                items.extend(client.paged(next_link))
+        except GraphError as exc:
+            collected.append((None, exc))
+            continue
+        collected.append((items, None))
+    return collected

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-from ansible_collections.entra.membership.plugins.module_utils._resolve import is_object_id
+from ansible_collections.entra.membership.plugins.module_utils._errors import error_dict
+from ansible_collections.entra.membership.plugins.module_utils._references import is_object_id
 
 REMOVED = 'removed'
 ADDED = 'added'
@@ -58,11 +59,6 @@ def outcome(status, error=None, request_id=None):
     return Outcome(status, error, request_id)
 
 
-def error_dict(status, code, message, request_id=None):
-    """An error in the shape every result carries: ``{status, code, message, request_id}``."""
-    return {'status': status, 'code': code, 'message': message, 'request_id': request_id}
-
-
 def refused(code, message, status=None):
     """``failed`` decided before anything was sent: nothing to point at but the reason."""
     return outcome(FAILED, error_dict(status, code, message))
@@ -79,6 +75,13 @@ def failure(graph_error, explanation=None):
 def read_failure(graph_error):
     """``failed`` because something read before writing failed (the target, the member, a roster): no write decided it."""
     return outcome(FAILED, graph_error.to_dict(), None)
+
+
+def denied_prediction(granted, needed, explanation):
+    """The ``failed`` a real run would get for lack of one of ``needed``, when the token's permissions are known."""
+    if granted is None or granted & set(needed):
+        return None
+    return outcome(FAILED, error_dict(_DENIED_STATUS, 'Authorization_RequestDenied', '%s (predicted from the permissions in the token)' % explanation))
 
 
 def _explain_denied(response, denied):

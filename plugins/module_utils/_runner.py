@@ -15,9 +15,9 @@ FOR INTERNAL COLLECTION USE ONLY: this interface may change in any release.
 
 from __future__ import annotations
 
-import re
-
-from ansible_collections.entra.membership.plugins.module_utils._errors import GraphError
+from ansible_collections.entra.membership.plugins.module_utils._connection_options import API_VERSION_ARGSPEC
+from ansible_collections.entra.membership.plugins.module_utils._engine_base import Pair
+from ansible_collections.entra.membership.plugins.module_utils._errors import error_dict
 from ansible_collections.entra.membership.plugins.module_utils._outcomes import (
     ABSENT,
     ADDED,
@@ -30,21 +30,14 @@ from ansible_collections.entra.membership.plugins.module_utils._outcomes import 
     read_failure,
     target_view,
 )
-from ansible_collections.entra.membership.plugins.module_utils._resolve import (
-    is_object_id,
-    resolve_members,
-    resolve_targets,
-    shown,
-    text_problem,
-    upn_problem,
+from ansible_collections.entra.membership.plugins.module_utils._references import (
+    MAX_MEMBERS,
+    MAX_TARGETS,
+    checked_references,
+    member_problem,
+    target_problem,
 )
-
-MAX_MEMBERS = 10000
-MAX_TARGETS = 10000
-MAX_NAME_LENGTH = 256
-_LISTED_PROBLEMS = 10
-# Hex groups joined by dashes: meant as an object id even when it is not a valid one.
-_ID_ATTEMPT = re.compile(r'^[0-9a-fA-F]+(?:-[0-9a-fA-F]+){2,}$')
+from ansible_collections.entra.membership.plugins.module_utils._resolve import fold_members, resolve_members, resolve_targets
 
 
 def member_argument_spec(targets_option, **extra):
@@ -52,129 +45,17 @@ def member_argument_spec(targets_option, **extra):
     spec = dict(
         members=dict(type='list', elements='str', required=True),
         state=dict(type='str', default='absent', choices=['absent', 'present']),
-        api_version=dict(type='str', default='v1.0', choices=['v1.0', 'beta']),
+        api_version=dict(API_VERSION_ARGSPEC),
     )
     spec[targets_option] = dict(type='list', elements='str', required=True)
     spec.update(extra)
     return spec
 
 
-# -- input checks, before any request -------------------------------------------------------------
-
-def member_problem(value):
-    """Why ``value`` cannot be a member reference, or None."""
-    if not value or not value.strip():
-        return 'an empty value'
-    if is_object_id(value):
-        return None
-    if '@' in value:
-        problem = upn_problem(value)
-        return "'%s' is not a user principal name: %s" % (shown(value), problem) if problem else None
-    if _ID_ATTEMPT.match(value.strip()):
-        return "'%s' is not a valid object id (a GUID such as 0f8fad5b-d9cb-469f-a165-70867728950e)" % shown(value)
-    return "'%s' is neither an object id (GUID) nor a user principal name (which contains @)" % shown(value)
-
-
-def target_problem(value):
-    """Why ``value`` cannot be a target reference (an id or an exact display name), or None."""
-    if not value or not value.strip():
-        return 'an empty value'
-    if is_object_id(value):
-        return None
-    if _ID_ATTEMPT.match(value.strip()):
-        return "'%s' is not a valid object id (a GUID such as 0f8fad5b-d9cb-469f-a165-70867728950e)" % shown(value)
-    problem = text_problem(value)
-    if problem:
-        return "'%s': %s" % (shown(value), problem)
-    if value != value.strip():
-        return "'%s' has leading or trailing spaces, which no display name has" % shown(value)
-    if len(value) > MAX_NAME_LENGTH:
-        return "'%s...' is longer than a display name can be (%d characters)" % (shown(value[:40]), MAX_NAME_LENGTH)
-    return None
-
-
-def _fold_key(value):
-    # Ids and user principal names compare without case in Entra ID; display names are matched exactly.
-    return value.lower() if is_object_id(value) or '@' in value else value
-
-
-def checked_references(option, values, problem, limit):
-    """``values`` without duplicates (first one wins), or a ValueError naming ``option`` and the bad values."""
-    values = list(values or [])
-    if len(values) > limit:
-        raise ValueError('%s has %d items; at most %d are accepted in one task: split them over several tasks' % (option, len(values), limit))
-    problems = [text for text in (problem(value) for value in values) if text]
-    if problems:
-        listed = '; '.join(problems[:_LISTED_PROBLEMS]) + ('; and %d more' % (len(problems) - _LISTED_PROBLEMS) if len(problems) > _LISTED_PROBLEMS else '')
-        raise ValueError('%s: %s' % (option, listed))
-    seen, folded = set(), []
-    for value in values:
-        key = _fold_key(value)
-        if key not in seen:
-            seen.add(key)
-            folded.append(value)
-    return folded
-
-
-# -- Graph helpers the engines share ---------------------------------------------------------------
-
-def read_collections(client, graph_requests):
-    """For each collection request: ``(items, None)`` with every page followed, or ``(None, GraphError)``.
-
-    The first pages travel together in ``$batch``; the rare further pages follow one by one.
-    """
-    collected = []
-    for response in client.batch(graph_requests):
-        if not response.ok:
-            collected.append((None, response.error))
-            continue
-        body = response.body if isinstance(response.body, dict) else {}
-        items = list(body.get('value') or [])
-        next_link = body.get('@odata.nextLink')
-        try:
-            if next_link:
-                items.extend(client.paged(next_link))
-        except GraphError as exc:
-            collected.append((None, exc))
-            continue
-        collected.append((items, None))
-    return collected
-
-
-def denied_prediction(granted, needed, explanation):
-    """The ``failed`` a real run would get for lack of one of ``needed``, when the token's permissions are known."""
-    if granted is None or granted & set(needed):
-        return None
-    return outcome(FAILED, {'status': 403, 'code': 'Authorization_RequestDenied', 'message': '%s (predicted from the permissions in the token)'
-                            % explanation, 'request_id': None})
-
-
 # -- the plan ---------------------------------------------------------------------------------------
 
-class Pair:
-    """One (target, member) pair on its way to a result."""
-
-    __slots__ = ('target_ref', 'target', 'member_ref', 'member', 'outcome', 'role', 'was_member')
-
-    def __init__(self, target_ref, target, member_ref, member):
-        self.target_ref = target_ref
-        self.target = target
-        self.member_ref = member_ref
-        self.member = member
-        self.outcome = None        # an Outcome once decided
-        self.role = None           # teams: the member's role before the change
-        self.was_member = None     # before the change, when a read or the outcome tells
-
-    @property
-    def member_id(self):
-        return self.member.id if self.member is not None and self.member.found else None
-
-    def decide(self, decided):
-        self.outcome = decided
-
-
 def _missing_member(ref):
-    return outcome(FAILED, {'status': 404, 'code': 'Request_ResourceNotFound', 'message': "member '%s' does not exist" % ref, 'request_id': None})
+    return outcome(FAILED, error_dict(404, 'Request_ResourceNotFound', "member '%s' does not exist" % ref))
 
 
 def _decided_without_writing(pair, engine, state):
@@ -201,20 +82,6 @@ def _same_targets(targets, option, label):
     if clashes:
         return '%s: these name the same %s: %s; give each %s once' % (option, label, '; '.join(clashes), label)
     return None
-
-
-def _fold_members(members, warn, option='members'):
-    """Member refs to use: a second ref to an already listed object (an id and its UPN) is dropped with a warning."""
-    seen, kept = {}, []
-    for ref, member in members.items():
-        key = member.id.lower() if member.found and member.id else None
-        if key and key in seen:
-            warn("%s: '%s' and '%s' are the same object (%s); it is handled once, as '%s'" % (option, seen[key], ref, member.id, seen[key]))
-            continue
-        if key:
-            seen[key] = ref
-        kept.append(ref)
-    return kept
 
 
 def _was_member(pair):
@@ -262,7 +129,8 @@ def run_member_module(module, module_name, engine):
         member_refs = checked_references('members', params['members'], member_problem, MAX_MEMBERS)
     except ValueError as exc:
         module.fail_json(msg=str(exc), changed=False)
-    engine.check_options(module)
+    for warning in engine.option_warnings(params):
+        module.warn(warning)
 
     if not member_refs or not target_refs:
         result = module_result(module_name, engine.target_type, [], len(target_refs), check_mode)
@@ -276,7 +144,7 @@ def run_member_module(module, module_name, engine):
     clash = _same_targets(targets, engine.option, engine.noun)
     if clash:
         module.fail_json(msg=clash, changed=False)
-    member_refs = _fold_members(members, module.warn)
+    member_refs = fold_members(members, module.warn)
 
     pairs = [Pair(target_ref, targets[target_ref], member_ref, members[member_ref]) for target_ref in target_refs for member_ref in member_refs]
     for pair in pairs:

@@ -18,8 +18,7 @@ from hypothesis import strategies as st
 
 from modrun import run_module
 
-from ansible_collections.entra.membership.plugins.module_utils._runner import MAX_MEMBERS, MAX_TARGETS
-from ansible_collections.entra.membership.plugins.module_utils._resolve import shown
+from ansible_collections.entra.membership.plugins.module_utils._references import MAX_MEMBERS, MAX_TARGETS, shown
 from ansible_collections.entra.membership.plugins.modules import entra_au_member, entra_group_member, entra_member_of_info, teams_member
 
 # module name -> (module, its target option, simulator kind, changeable targets the fuzz may hit)

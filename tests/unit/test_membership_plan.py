@@ -8,9 +8,9 @@ from ansible_collections.entra.membership.plugins.module_utils._engine_directory
     group_refusal,
     ref_path,
 )
-from ansible_collections.entra.membership.plugins.module_utils._runner import (
+from ansible_collections.entra.membership.plugins.module_utils._outcomes import denied_prediction
+from ansible_collections.entra.membership.plugins.module_utils._references import (
     checked_references,
-    denied_prediction,
     member_problem,
     target_problem,
 )

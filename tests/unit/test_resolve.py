@@ -1,13 +1,11 @@
 """Pure parts of resolution: id and UPN validation, path and filter encoding, target collections."""
 import pytest
 
+from ansible_collections.entra.membership.plugins.module_utils._references import is_object_id, object_id_segment, upn_problem
 from ansible_collections.entra.membership.plugins.module_utils._resolve import (
     filter_literal,
-    is_object_id,
-    object_id_segment,
     target_collection,
     upn_filter_request,
-    upn_problem,
     user_path,
 )
 
