@@ -10,15 +10,17 @@ FOR INTERNAL COLLECTION USE ONLY: this interface may change in any release.
 
 from __future__ import annotations
 
+from ansible_collections.entra.membership.plugins.module_utils._auth_base import MsalAuthMethodBase
 
-class ClientSecretAuth:
+
+class ClientSecretAuth(MsalAuthMethodBase):
     NAME = 'client secret'
-    USES_MSAL = True
 
-    def __init__(self, settings):
+    def __init__(self, settings, http_client):
+        super().__init__(settings, http_client)
         self._secret = settings.client_secret
 
-    def msal_credential(self):
+    def client_credential(self):
         return self._secret
 
     def secrets(self):

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.entra.membership.plugins.module_utils._authenticator import HAS_MSAL, MSAL_IMPORT_ERROR, Authenticator
+from ansible_collections.entra.membership.plugins.module_utils._authenticator import Authenticator, missing_library
 from ansible_collections.entra.membership.plugins.module_utils._connection_options import ARGSPEC, connection_settings
 from ansible_collections.entra.membership.plugins.module_utils._errors import EntraAuthError, EntraConfigError, GraphError, scrub
 from ansible_collections.entra.membership.plugins.module_utils._graph_client import (
@@ -52,8 +52,9 @@ class EntraModule(AnsibleModule):
             self.connection_settings = connection_settings(self.params, explicit=self._explicit_options)
         except EntraConfigError as exc:
             self.fail_json(msg=self.scrub(exc))
-        if self.connection_settings.credential != 'access_token' and not HAS_MSAL:
-            self.fail_json(msg=missing_required_lib('msal'), exception=MSAL_IMPORT_ERROR)
+        missing = missing_library(self.connection_settings)
+        if missing:
+            self.fail_json(msg=missing_required_lib(missing[0]), exception=missing[1])
 
     def _load_params(self):
         super()._load_params()

@@ -56,7 +56,7 @@ def test_each_method_reads_graph(graphsim, method, credential):
 
 def test_certificate_thumbprint_is_the_registered_one(graphsim):
     settings = connection_settings(graphsim.module_auth("certificate"))
-    assert ClientCertificateAuth(settings).thumbprint == graphsim.credentials["certificate_thumbprint"].upper()
+    assert ClientCertificateAuth(settings, http_client=None).thumbprint == graphsim.credentials["certificate_thumbprint"].upper()
 
 
 def encrypted_copy(source, target, password):
