@@ -277,18 +277,18 @@ def discovery_argument_spec():
 
 def run_discovery(module, module_name):
     """The whole task of entra_member_of_info; ends in exit_json, or fail_json when any user could not be read in full."""
+    with module.fail_on_error(changed=False):
+        result = _discovery_task(module, module_name)
+    if any(entry['error'] is not None for entry in result['users']):
+        module.fail_json(**result)
+    module.exit_json(**result)
+
+
+def _discovery_task(module, module_name):
     params = module.params
     try:
         user_refs = checked_references('users', params['users'], member_problem, MAX_MEMBERS)
     except ValueError as exc:
         module.fail_json(msg=str(exc), changed=False)
-
-    users = []
-    if user_refs:
-        with module.graph_errors(changed=False):
-            users = discover(module.client, user_refs, params['include_transitive'], warn=module.warn)
-    result = dict(changed=False, msg=compose_msg(module_name, users), users=users,
-                  tenant_id=params['tenant_id'] or None, cloud=params['cloud'])
-    if any(entry['error'] is not None for entry in users):
-        module.fail_json(**result)
-    module.exit_json(**result)
+    users = discover(module.client, user_refs, params['include_transitive'], warn=module.warn) if user_refs else []
+    return dict(changed=False, msg=compose_msg(module_name, users), users=users, tenant_id=params['tenant_id'] or None, cloud=params['cloud'])

@@ -120,7 +120,15 @@ def _diff(pairs, engine):
 
 
 def run_member_module(module, module_name, engine):
-    """The whole task for ``engine`` (a directory or Teams engine); ends in exit_json or fail_json."""
+    """The whole task for ``engine``; ends in exit_json, or fail_json when a pair failed or anything else went wrong."""
+    with module.fail_on_error(changed=False):
+        result = _member_task(module, module_name, engine)
+    if result.pop('failed'):
+        module.fail_json(**result)
+    module.exit_json(**result)
+
+
+def _member_task(module, module_name, engine):
     params = module.params
     state = params['state']
     check_mode = module.check_mode
@@ -131,16 +139,12 @@ def run_member_module(module, module_name, engine):
         module.fail_json(msg=str(exc), changed=False)
     for warning in engine.option_warnings(params):
         module.warn(warning)
-
     if not member_refs or not target_refs:
-        result = module_result(module_name, engine.target_type, [], len(target_refs), check_mode)
-        result.pop('failed')
-        module.exit_json(**result)
+        return module_result(module_name, engine.target_type, [], len(target_refs), check_mode)
 
     client = module.client
-    with module.graph_errors(changed=False):
-        targets = resolve_targets(client, engine.target_type, target_refs, engine.select)
-        members = resolve_members(client, member_refs)
+    targets = resolve_targets(client, engine.target_type, target_refs, engine.select)
+    members = resolve_members(client, member_refs)
     clash = _same_targets(targets, engine.option, engine.noun)
     if clash:
         module.fail_json(msg=clash, changed=False)
@@ -149,15 +153,11 @@ def run_member_module(module, module_name, engine):
     pairs = [Pair(target_ref, targets[target_ref], member_ref, members[member_ref]) for target_ref in target_refs for member_ref in member_refs]
     for pair in pairs:
         pair.decide(_decided_without_writing(pair, engine, state))
-
-    with module.graph_errors(changed=False):
-        engine.settle(client, pairs, state, check_mode, module._diff)
+    engine.settle(client, pairs, state, check_mode, module.diff_mode)
 
     results = [pair_result(target_view(pair.target_ref, pair.target, engine.target_type), pair.member_ref, pair.member_id, pair.outcome,
                            pair.role, engine.with_role) for pair in pairs]
     result = module_result(module_name, engine.target_type, results, len(target_refs), check_mode)
-    if module._diff:
+    if module.diff_mode:
         result['diff'] = _diff(pairs, engine)
-    if result.pop('failed'):
-        module.fail_json(**result)
-    module.exit_json(**result)
+    return result

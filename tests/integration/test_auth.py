@@ -1,8 +1,17 @@
 """Every authentication method and its failures, end to end through EntraModule against the simulator."""
+import importlib.metadata
+import json
+import os
+import subprocess
+import sys
+
 import pytest
+from ansible.module_utils import ansible_release
+from ansible.module_utils.common.parameters import PASS_VARS
 from cryptography.hazmat.primitives import serialization
 
 import probe_module
+from conftest import COLLECTIONS_ROOT
 from modrun import run_module
 
 from ansible_collections.entra.membership.plugins.module_utils._auth_client_certificate import ClientCertificateAuth
@@ -242,6 +251,47 @@ def test_explicit_credential_beats_the_environment(graphsim, monkeypatch):
     options = graphsim.module_auth("certificate")
     result = read_user(graphsim, options)
     assert result["rc"] == 0 and result["credential"] == "client_certificate_path", result
+
+
+def test_a_secret_only_in_the_environment_is_used_and_masked_in_the_invocation(graphsim, monkeypatch):
+    creds = graphsim.credentials
+    sim_environment(monkeypatch, graphsim, AZURE_TENANT_ID=graphsim.tenant_id, AZURE_CLIENT_ID=creds["client_id"],
+                    AZURE_CLIENT_SECRET=creds["client_secret"])
+    result = run_module(probe_module, dict(action="settings"))
+    assert result["rc"] == 0 and result["credential"] == "client_secret", result
+    assert result["invocation"]["module_args"]["client_secret"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+    assert creds["client_secret"] not in json.dumps(result)
+
+
+def test_a_credential_given_as_null_or_empty_counts_as_not_given(graphsim, monkeypatch):
+    creds = graphsim.credentials
+    sim_environment(monkeypatch, graphsim, AZURE_TENANT_ID=graphsim.tenant_id, AZURE_CLIENT_ID=creds["client_id"],
+                    AZURE_CLIENT_SECRET=creds["client_secret"])
+    for given in (None, ""):
+        result = run_module(probe_module, dict(action="settings", client_secret=given, access_token=given))
+        assert result["rc"] == 0 and result["credential"] == "client_secret", result
+
+
+def test_an_unexpected_error_fails_with_its_traceback_and_the_library_versions_but_no_secret(graphsim, tmp_path):
+    """As its own process, as ansible-playbook runs it: whether a traceback is returned is the controller's call (2.19+)."""
+    creds = graphsim.credentials
+    args = {"action": "raise"}
+    if "tracebacks_for" in PASS_VARS:  # ansible-core >= 2.19 returns a module's traceback only when asked to
+        args["_ansible_tracebacks_for"] = ["error"]
+    args_file = tmp_path / "args.json"
+    args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}), encoding="utf-8")
+    env = {name: value for name, value in os.environ.items() if name not in AUTH_ENV}
+    env.update(graphsim.environment(), PYTHONPATH=COLLECTIONS_ROOT)
+    assert env["AZURE_CLIENT_SECRET"] == creds["client_secret"]
+    completed = subprocess.run([sys.executable, probe_module.__file__, str(args_file)], capture_output=True, text=True, check=False, env=env)
+    result = json.loads(completed.stdout)
+    assert completed.returncode == 1 and result["failed"] is True
+    assert result["msg"].startswith("unexpected RuntimeError: a library echoed ")
+    assert "Traceback" in result["exception"] and "probe_module.py" in result["exception"] and "RuntimeError" in result["exception"]
+    assert (result["ansible_core_version"], result["msal_version"], result["requests_version"]) == (
+        ansible_release.__version__, importlib.metadata.version("msal"), importlib.metadata.version("requests"))
+    assert creds["client_secret"] not in completed.stdout + completed.stderr
+    assert len(graphsim.log) == 0
 
 
 def test_two_credentials_in_the_environment_conflict(graphsim, monkeypatch):

@@ -23,7 +23,7 @@ import yaml
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.entra.membership.plugins.doc_fragments.graph import ModuleDocFragment
-from ansible_collections.entra.membership.plugins.module_utils._connection_options import ARGSPEC
+from ansible_collections.entra.membership.plugins.module_utils._connection_options import ARGSPEC, with_environment_credentials
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 INTERFACE_PATH = os.environ.get("ENTRA_INTERFACE_MD") or os.path.join(REPO_ROOT, "docs", "dev", "interface.md")
@@ -223,9 +223,11 @@ def _expected(option, variable, index):
 
 
 def _resolved(option):
+    """``option`` as EntraModule resolves it: AnsibleModule's checks and fallbacks, then the credentials' own."""
     result = ArgumentSpecValidator(ARGSPEC).validate({})
     assert not result.error_messages, result.error_messages
-    return result.validated_parameters[option]
+    params, _given = with_environment_credentials(result.validated_parameters)
+    return params[option]
 
 
 def test_env_fallbacks_first_found_wins_and_empty_counts_as_unset(monkeypatch):
