@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+from typing import NamedTuple
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
@@ -25,11 +26,18 @@ from ansible_collections.entra.membership.plugins.module_utils._references impor
 REPORT_KIND = 'entra.membership.offboard'
 REPORT_VERSION = 1
 
-# Kind of membership -> (the offboard_scopes value, the exclusion option, the module that removes it).
+
+class MembershipKind(NamedTuple):
+    """What the runbook needs to know of one kind of membership (team, group, administrative unit)."""
+
+    scope: str                # its offboard_scopes value, and its key in the role's registered removals and restore plans
+    exclusion_option: str     # the role option that keeps some of them
+
+
 KINDS = {
-    'team': ('teams', 'offboard_exclude_teams', 'entra.membership.teams_member'),
-    'group': ('groups', 'offboard_exclude_groups', 'entra.membership.entra_group_member'),
-    'administrative_unit': ('administrative_units', 'offboard_exclude_administrative_units', 'entra.membership.entra_au_member'),
+    'team': MembershipKind('teams', 'offboard_exclude_teams'),
+    'group': MembershipKind('groups', 'offboard_exclude_groups'),
+    'administrative_unit': MembershipKind('administrative_units', 'offboard_exclude_administrative_units'),
 }
 # Teams first: the Teams API guards the last owner and records the role; removing the team's
 # group directly would bypass both. Administrative units last: scoped administrators of a unit
@@ -136,9 +144,9 @@ def _memberships_by_kind(user):
     return {'team': teams, 'group': groups, 'administrative_unit': list(user.get('administrative_units') or [])}
 
 
-def _decide(entry, kind, inputs, used):
-    """None when the membership is to be removed, else the kept record with its reason."""
-    scope, exclusion_option, _module = KINDS[kind]
+def _kept_record(entry, kind, inputs, used):
+    """The kept record of a membership, with the reason to keep it; None when it is to be removed."""
+    scope, exclusion_option = KINDS[kind]
     if scope not in inputs['offboard_scopes']:
         return _kept(entry, kind, OUT_OF_SCOPE, '%s not in offboard_scopes' % scope)
     for exclusion in inputs[exclusion_option]:
@@ -182,7 +190,7 @@ def offboard_plan(discovery, inputs):
         if plan['error'] is None:
             for kind, entries in _memberships_by_kind(user).items():
                 for entry in entries:
-                    kept = _decide(entry, kind, inputs, used)
+                    kept = _kept_record(entry, kind, inputs, used)
                     if kept:
                         plan['kept'].append(kept)
                     else:
@@ -190,7 +198,7 @@ def offboard_plan(discovery, inputs):
                         if kind == 'team':
                             removal['role'] = entry.get('role')
                         plan['remove'][kind].append(removal)
-        plan['unmatched_exclusions'] = ['%s: %s' % (option, exclusion) for option in (KINDS[kind][1] for kind in REMOVAL_ORDER)
+        plan['unmatched_exclusions'] = ['%s: %s' % (option, exclusion) for option in (KINDS[kind].exclusion_option for kind in REMOVAL_ORDER)
                                         for exclusion in inputs[option] if (option, exclusion) not in used]
         plans.append(plan)
     return plans
@@ -284,7 +292,7 @@ def offboard_outcome(plans, removals, after_users=None, check_mode=False):
         registered = by_user.get(plan['user'], {})
         for kind in REMOVAL_ORDER:
             for planned in plan['remove'][kind]:
-                line = _action(planned, kind, registered.get(KINDS[kind][0]) or {})
+                line = _action(planned, kind, registered.get(KINDS[kind].scope) or {})
                 if _is_last_owner_refusal(line):
                     target = dict(planned, role=line.get('role'))
                     entry['kept'].append(_kept(target, kind, UNREMOVABLE, LAST_OWNER_REASON))
@@ -466,7 +474,7 @@ def offboard_restore_plan(report, source='(given)'):
             if target['type'] == 'team':
                 plan['team_owner' if action.get('role') == 'owner' else 'team_member'].append(target['id'])
             else:
-                plan[KINDS[target['type']][0]].append(target['id'])
+                plan[KINDS[target['type']].scope].append(target['id'])
         if any(plan[kind] for kind in RESTORE_KINDS):
             plans.append(plan)
     return plans

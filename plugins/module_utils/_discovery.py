@@ -204,7 +204,7 @@ def _read_team_owners(client, users):
     return owners
 
 
-def _settle_teams(user, owners):
+def _add_teams(user, owners):
     for group in user.groups:
         if not group['is_team']:
             continue
@@ -217,7 +217,7 @@ def _settle_teams(user, owners):
         user.teams.append(team_entry(group, role))
 
 
-def _settle_limited(user):
+def _fail_on_limited_information(user):
     """Memberships Graph named only by id make the user's answer incomplete: which of them are teams is unknown too."""
     hidden = [entry for entry in user.groups + user.administrative_units if entry['reason_code'] == LIMITED_INFORMATION]
     if hidden:
@@ -226,7 +226,7 @@ def _settle_limited(user):
                              "which are teams and whether they can be changed is unknown" % (len(hidden), user.ref)))
 
 
-def _settle_transitive(user):
+def _keep_nested_only(user):
     direct = {group['id'].lower() for group in user.groups}
     user.transitive_groups = [transitive_entry(item) for item in user.transitive_groups if str(item.get('id') or '').lower() not in direct]
 
@@ -244,10 +244,10 @@ def discover(client, user_refs, include_transitive=False, warn=None):
         _read_memberships(client, readable, include_transitive)
         owners = _read_team_owners(client, readable)
         for user in readable:
-            _settle_limited(user)
-            _settle_teams(user, owners)
+            _fail_on_limited_information(user)
+            _add_teams(user, owners)
             if include_transitive:
-                _settle_transitive(user)
+                _keep_nested_only(user)
     return [user.result() for user in users]
 
 

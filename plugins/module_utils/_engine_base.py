@@ -32,12 +32,9 @@ class Pair:
     def member_id(self):
         return self.member.id if self.member is not None and self.member.found else None
 
-    def decide(self, decided):
-        self.outcome = decided
-
 
 class MemberEngine:
-    """The engine of one member module. Subclasses set the attributes and implement ``settle``."""
+    """The engine of one member module. Subclasses set the attributes and implement ``decide_open_pairs``."""
 
     option = None          # the module option naming the targets, e.g. 'groups'
     target_type = None     # results' target.type: group | administrative_unit | team
@@ -49,8 +46,8 @@ class MemberEngine:
         """Warnings about the module's own options (``params``), before any request."""
         return []
 
-    def refusal(self, target):  # pylint: disable=unused-argument
-        """The ``failed`` Outcome when no write may go to ``target`` (a resolved Target), else None."""
+    def target_refusal(self, target):  # pylint: disable=unused-argument
+        """The ``failed`` Outcome of a guard's refusal when no write may go to ``target`` (a resolved Target), else None."""
         return None
 
     def member_refusal(self, member, state):  # pylint: disable=unused-argument
@@ -61,6 +58,6 @@ class MemberEngine:
         """How ``pair``'s member shows in diff mode, before (or ``after``) the change."""
         return pair.member_ref
 
-    def settle(self, client, pairs, state, check_mode, want_before):
+    def decide_open_pairs(self, client, pairs, state, check_mode, diff_mode):
         """Decide every pair still open (``pair.outcome is None``): read what must be read, then predict or write."""
-        raise NotImplementedError('%s must implement settle' % type(self).__name__)
+        raise NotImplementedError('%s must implement decide_open_pairs' % type(self).__name__)

@@ -33,12 +33,12 @@ from ansible_collections.entra.membership.plugins.module_utils._outcomes import 
     ADDED,
     PRESENT,
     REMOVED,
-    denied_prediction,
     outcome,
+    predicted_denial,
     read_failure,
     ref_addition_outcome,
     ref_removal_outcome,
-    refused,
+    refusal_outcome,
 )
 from ansible_collections.entra.membership.plugins.module_utils._references import object_id_segment
 from ansible_collections.entra.membership.plugins.module_utils._resolve import target_collection
@@ -101,7 +101,7 @@ class DirectoryKind:
     write_permissions: tuple      # any one of them lets an app change members
     refusal: object               # target -> (code, message) | None
 
-    def denied(self, target):
+    def denial_explanation(self, target):
         """Why Graph answered 403 to a write on ``target``, and what to do."""
         needed = ' or '.join(self.write_permissions)
         if self.target_type == 'group' and _needs_role_management(target):
@@ -110,9 +110,9 @@ class DirectoryKind:
         return "the app may not change the members of %s '%s': it needs %s" % (self.noun, target.display_name, needed)
 
     def predicted_denial(self, granted, target):
-        denial = denied_prediction(granted, self.write_permissions, self.denied(target))
+        denial = predicted_denial(granted, self.write_permissions, self.denial_explanation(target))
         if denial is None and self.target_type == 'group' and _needs_role_management(target):
-            denial = denied_prediction(granted, (ROLE_MANAGEMENT,), self.denied(target))
+            denial = predicted_denial(granted, (ROLE_MANAGEMENT,), self.denial_explanation(target))
         return denial
 
 
@@ -147,7 +147,7 @@ def ref_path(kind, api_version, target_id, member_id=None):
     return path
 
 
-def _by_member(pairs):
+def _read_by_member(pairs):
     """Read memberships from each member's memberOf (no more members than targets, all users), not from each target's members."""
     targets = {pair.target.id.lower() for pair in pairs}
     members = {pair.member.id.lower(): pair.member for pair in pairs}
@@ -164,18 +164,18 @@ class DirectoryMembers(MemberEngine):
         self.noun = kind.noun
         self.select = kind.select
 
-    def refusal(self, target):
-        reason = self.kind.refusal(target) if target.raw is not None else None
-        return refused(*reason) if reason else None
+    def target_refusal(self, target):
+        refusal = self.kind.refusal(target) if target.raw is not None else None
+        return refusal_outcome(*refusal) if refusal else None
 
-    def settle(self, client, pairs, state, check_mode, want_before):
+    def decide_open_pairs(self, client, pairs, state, check_mode, diff_mode):
         """Decide every pair still open, after reading the memberships of all resolved pairs (see _write for why a real run reads too)."""
         resolved = [pair for pair in pairs if pair.target.id and pair.member_id]
-        if check_mode or want_before:
+        if check_mode or diff_mode:
             self._read_memberships(client, resolved, check_mode)
         else:
             open_resolved = [pair for pair in resolved if pair.outcome is None]
-            if _by_member(open_resolved):  # cheap: one memberOf read per member, outnumbered by the writes
+            if _read_by_member(open_resolved):  # cheap: one memberOf read per member, outnumbered by the writes
                 self._read_memberships(client, open_resolved, check_mode)
         open_pairs = [pair for pair in pairs if pair.outcome is None]
         if not open_pairs:
@@ -190,7 +190,7 @@ class DirectoryMembers(MemberEngine):
     def _read_memberships(self, client, pairs, check_mode):
         if not pairs:
             return
-        by_member = _by_member(pairs)
+        by_member = _read_by_member(pairs)
         if by_member:
             keys = list({pair.member.id.lower(): None for pair in pairs})
             paths = ['/users/%s/memberOf/%s' % (object_id_segment(key), self.kind.member_of_cast) for key in keys]
@@ -204,7 +204,7 @@ class DirectoryMembers(MemberEngine):
             items, error = read[member_id if by_member else target_id]
             if error is not None:
                 if check_mode and pair.outcome is None:
-                    pair.decide(read_failure(error))
+                    pair.outcome = read_failure(error)
                 continue
             other = target_id if by_member else member_id
             pair.was_member = any(str(item.get('id') or '').lower() == other for item in items)
@@ -214,24 +214,24 @@ class DirectoryMembers(MemberEngine):
         for pair in pairs:
             denial = self.kind.predicted_denial(granted, pair.target)
             if denial:
-                pair.decide(denial)
+                pair.outcome = denial
             elif state == 'absent':
-                pair.decide(outcome(REMOVED if pair.was_member else ABSENT))
+                pair.outcome = outcome(REMOVED if pair.was_member else ABSENT)
             else:
-                pair.decide(outcome(PRESENT if pair.was_member else ADDED))
+                pair.outcome = outcome(PRESENT if pair.was_member else ADDED)
 
     # -- the real run -------------------------------------------------------------------------------
 
     def _write(self, client, pairs, state):
-        """The ``$ref`` writes; Graph's answers decide. The membership read before only settles an answer to a
+        """The ``$ref`` writes; Graph's answers decide. The membership read before only decides an answer to a
         repeated write (the first one's answer was lost): "not a member" then may be our own removal."""
         version = client.api_version
         if state == 'absent':
             requests = [GraphRequest('DELETE', ref_path(self.kind, version, pair.target.id, pair.member.id)) for pair in pairs]
-            decide = ref_removal_outcome
+            outcome_of = ref_removal_outcome
         else:
             requests = [GraphRequest('POST', ref_path(self.kind, version, pair.target.id), body={'@odata.id': client.directory_object_ref(pair.member.id)})
                         for pair in pairs]
-            decide = ref_addition_outcome
+            outcome_of = ref_addition_outcome
         for pair, response in zip(pairs, client.batch(requests)):
-            pair.decide(decide(response, denied=self.kind.denied(pair.target), was_member=pair.was_member))
+            pair.outcome = outcome_of(response, denial_explanation=self.kind.denial_explanation(pair.target), was_member=pair.was_member)

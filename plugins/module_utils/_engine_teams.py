@@ -27,10 +27,10 @@ from ansible_collections.entra.membership.plugins.module_utils._outcomes import 
     FAILED,
     PRESENT,
     REMOVED,
-    denied_prediction,
     outcome,
+    predicted_denial,
     read_failure,
-    refused,
+    refusal_outcome,
     team_write_outcomes,
 )
 from ansible_collections.entra.membership.plugins.module_utils._references import object_id_segment
@@ -82,32 +82,32 @@ class TeamMembers(MemberEngine):
             return None
         if state == 'absent':
             return outcome(ABSENT)  # only users are in a team's roster
-        return refused('NotAUser', "'%s' is a %s: only users can be members of a team" % (member.ref, member.object_type))
+        return refusal_outcome('NotAUser', "'%s' is a %s: only users can be members of a team" % (member.ref, member.object_type))
 
     def diff_label(self, pair, after=False):
         role = self.role if after and pair.outcome is not None and pair.outcome.status == ADDED else pair.role
         return '%s (%s)' % (pair.member_ref, role or 'member')
 
-    def _denied(self, target):
+    def denial_explanation(self, target):
         return "the app may not change the members of team '%s': it needs %s" % (target.display_name, ' or '.join(WRITE_PERMISSIONS))
 
-    def settle(self, client, pairs, state, check_mode, want_before):
+    def decide_open_pairs(self, client, pairs, state, check_mode, diff_mode):  # pylint: disable=unused-argument  # the roster is read anyway
         resolved = [pair for pair in pairs if pair.target.id and pair.member_id]
         rosters = self._read_rosters(client, resolved)
         for pair in resolved:
             roster, error = rosters[pair.target.id.lower()]
             if error is not None:
                 if pair.outcome is None:
-                    pair.decide(read_failure(error))
+                    pair.outcome = read_failure(error)
                 continue
             entry = roster.get(pair.member_id.lower())
             pair.role = roster_role(entry) if entry is not None else None
             pair.was_member = entry is not None
         open_pairs = [pair for pair in pairs if pair.outcome is None]
         if state == 'absent':
-            self._guard_owners(open_pairs, rosters)
+            self._refuse_removing_every_owner(open_pairs, rosters)
         else:
-            self._keep_present(open_pairs)
+            self._decide_already_present(open_pairs)
         open_pairs = [pair for pair in open_pairs if pair.outcome is None]
         if not open_pairs:
             return
@@ -131,7 +131,7 @@ class TeamMembers(MemberEngine):
                 rosters[team_id] = ({str(item['userId']).lower(): item for item in items if isinstance(item, dict) and item.get('userId')}, None)
         return rosters
 
-    def _guard_owners(self, pairs, rosters):
+    def _refuse_removing_every_owner(self, pairs, rosters):
         """Refuse to remove every owner of a team: Teams will not do it, and an ownerless team has nobody to manage it."""
         if self.allow_ownerless:
             return
@@ -145,14 +145,14 @@ class TeamMembers(MemberEngine):
             if owners and owners <= {pair.member_id.lower() for pair in leaving}:
                 names = ', '.join(pair.member_ref for pair in leaving)
                 for pair in leaving:
-                    pair.decide(refused('LastOwner', "%s (team '%s' has no owner other than %s); or set allow_ownerless: true to send the removal anyway"
-                                        % (NO_OWNER, pair.target.display_name, names)))
+                    pair.outcome = refusal_outcome('LastOwner', "%s (team '%s' has no owner other than %s); or set allow_ownerless: true to send "
+                                                   "the removal anyway" % (NO_OWNER, pair.target.display_name, names))
 
-    def _keep_present(self, pairs):
+    def _decide_already_present(self, pairs):
         """Already in the team with the role asked for (an owner is a member too): nothing to send."""
         for pair in pairs:
             if pair.was_member and (self.role == 'member' or pair.role == 'owner'):
-                pair.decide(outcome(PRESENT))
+                pair.outcome = outcome(PRESENT)
 
     def _predict(self, client, pairs, state, rosters):
         granted = client.granted_permissions()
@@ -161,25 +161,25 @@ class TeamMembers(MemberEngine):
             team_id = pair.target.id.lower()
             roster = rosters[team_id][0] or {}
             entry = roster.get(pair.member_id.lower())
-            denial = denied_prediction(granted, WRITE_PERMISSIONS, self._denied(pair.target))
+            denial = predicted_denial(granted, WRITE_PERMISSIONS, self.denial_explanation(pair.target))
             if denial:
-                pair.decide(denial)
+                pair.outcome = denial
             elif state == 'absent' and not pair.was_member:
-                pair.decide(outcome(ABSENT))
+                pair.outcome = outcome(ABSENT)
             elif state == 'absent' and pair.role == 'owner':
                 # Reached only with allow_ownerless: Teams removes owners in turn and refuses the last one.
                 left = owners_left.setdefault(team_id, sum(1 for item in roster.values() if roster_role(item) == 'owner'))
                 if left <= 1:
-                    pair.decide(outcome(FAILED, error_dict(400, 'BadRequest', 'Teams refuses to remove the last owner of a team (predicted)')))
+                    pair.outcome = outcome(FAILED, error_dict(400, 'BadRequest', 'Teams refuses to remove the last owner of a team (predicted)'))
                 else:
                     owners_left[team_id] = left - 1
-                    pair.decide(outcome(REMOVED))
+                    pair.outcome = outcome(REMOVED)
             elif state == 'absent':
-                pair.decide(outcome(REMOVED))
+                pair.outcome = outcome(REMOVED)
             elif self.role == 'owner' and _is_guest(pair, entry):
-                pair.decide(outcome(FAILED, error_dict(400, 'BadRequest', 'a guest cannot be an owner of a team (predicted; Teams refuses it)')))
+                pair.outcome = outcome(FAILED, error_dict(400, 'BadRequest', 'a guest cannot be an owner of a team (predicted; Teams refuses it)'))
             else:
-                pair.decide(outcome(ADDED))
+                pair.outcome = outcome(ADDED)
 
     # -- the real run -------------------------------------------------------------------------------
 
@@ -198,7 +198,7 @@ class TeamMembers(MemberEngine):
                     for team_id, chunk in chunks]
         for (team_id, chunk), response in zip(chunks, client.batch(requests)):
             members_before = {pair.member_id.lower() for pair in chunk if pair.was_member}
-            outcomes = team_write_outcomes(response, [pair.member_id for pair in chunk], state, denied=self._denied(chunk[0].target),
+            outcomes = team_write_outcomes(response, [pair.member_id for pair in chunk], state, denial_explanation=self.denial_explanation(chunk[0].target),
                                            members_before=members_before)
             for pair in chunk:
-                pair.decide(outcomes[pair.member_id])
+                pair.outcome = outcomes[pair.member_id]

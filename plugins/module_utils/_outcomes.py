@@ -44,7 +44,7 @@ _STATUS_WORDS = {REMOVED: 'removed', ADDED: 'added', ABSENT: 'already absent', P
 # their text tells them apart (GRAPH-NOTES.md). Matched in lower case, on a stable prefix.
 _REF_NOT_PRESENT = 'one or more removed object references do not exist'
 _REF_ALREADY_PRESENT = 'one or more added object references already exist'
-_DENIED_STATUS = 403
+_DENIAL_STATUS = 403
 
 
 class Outcome(namedtuple('Outcome', 'status error request_id')):
@@ -59,8 +59,8 @@ def outcome(status, error=None, request_id=None):
     return Outcome(status, error, request_id)
 
 
-def refused(code, message, status=None):
-    """``failed`` decided before anything was sent: nothing to point at but the reason."""
+def refusal_outcome(code, message, status=None):
+    """``failed`` by a guard's refusal, decided before anything was sent: nothing to point at but the reason."""
     return outcome(FAILED, error_dict(status, code, message))
 
 
@@ -77,15 +77,16 @@ def read_failure(graph_error):
     return outcome(FAILED, graph_error.to_dict(), None)
 
 
-def denied_prediction(granted, needed, explanation):
+def predicted_denial(granted, needed, denial_explanation):
     """The ``failed`` a real run would get for lack of one of ``needed``, when the token's permissions are known."""
     if granted is None or granted & set(needed):
         return None
-    return outcome(FAILED, error_dict(_DENIED_STATUS, 'Authorization_RequestDenied', '%s (predicted from the permissions in the token)' % explanation))
+    message = '%s (predicted from the permissions in the token)' % denial_explanation
+    return outcome(FAILED, error_dict(_DENIAL_STATUS, 'Authorization_RequestDenied', message))
 
 
-def _explain_denied(response, denied):
-    return denied if denied and response.status == _DENIED_STATUS else None
+def _explanation_for(response, denial_explanation):
+    return denial_explanation if denial_explanation and response.status == _DENIAL_STATUS else None
 
 
 def _message_of(response):
@@ -96,11 +97,11 @@ def _replayed(response):
     return bool(getattr(response, 'replayed', False))
 
 
-def ref_removal_outcome(response, denied=None, was_member=None):
+def ref_removal_outcome(response, denial_explanation=None, was_member=None):
     """A ``DELETE .../members/{id}/$ref`` answer, the target known to exist (its flags were read before writing).
 
     204: removed. 404 names the *target* and says "not a member" here, never "no such target";
-    Graph's replication-lag 400 means the same. ``denied``: why a 403 happened on this target.
+    Graph's replication-lag 400 means the same. ``denial_explanation``: why a 403 happened on this target.
     A "not a member" that answers a repeated DELETE (the first one's answer was lost) may be
     the echo of our own removal: ``was_member`` (read before writing) then decides.
     """
@@ -108,20 +109,20 @@ def ref_removal_outcome(response, denied=None, was_member=None):
         return outcome(REMOVED, None, response.request_id)
     if response.status == 404 or (response.status == 400 and _REF_NOT_PRESENT in _message_of(response)):
         return outcome(REMOVED if was_member and _replayed(response) else ABSENT, None, response.request_id)
-    return failure(response.error, _explain_denied(response, denied))
+    return failure(response.error, _explanation_for(response, denial_explanation))
 
 
-def ref_addition_outcome(response, denied=None, was_member=None):
+def ref_addition_outcome(response, denial_explanation=None, was_member=None):
     """A ``POST .../members/$ref`` answer: 204 added; "already exist" present (added, when it answers
     a repeated POST of a member that was not there before); anything else failed."""
     if response.ok:
         return outcome(ADDED, None, response.request_id)
     if response.status == 400 and _REF_ALREADY_PRESENT in _message_of(response):
         return outcome(ADDED if was_member is False and _replayed(response) else PRESENT, None, response.request_id)
-    return failure(response.error, _explain_denied(response, denied))
+    return failure(response.error, _explanation_for(response, denial_explanation))
 
 
-def team_write_outcomes(response, user_ids, state, denied=None, members_before=None):
+def team_write_outcomes(response, user_ids, state, denial_explanation=None, members_before=None):
     """``{user_id: Outcome}`` for one Teams ``members/remove`` (state absent) or ``members/add`` (state present) request.
 
     Remove: 204 means every member of the chunk is removed. Add: 200 (or 204) means every member
@@ -136,7 +137,7 @@ def team_write_outcomes(response, user_ids, state, denied=None, members_before=N
     success = REMOVED if state == 'absent' else ADDED
     request_id = response.request_id
     if not response.ok:
-        failed = failure(response.error, _explain_denied(response, denied))
+        failed = failure(response.error, _explanation_for(response, denial_explanation))
         return dict.fromkeys(user_ids, failed)
     reported = {}
     body = response.body if isinstance(response.body, dict) else {}

@@ -91,9 +91,10 @@ def _invalid(code, message):
     return GraphError(None, code, message)
 
 
-def _ask(client, queries):
-    order = list(queries)
-    return dict(zip(order, client.batch([queries[key] for key in order])))
+def _batch_by_key(client, requests_by_key):
+    """``{key: GraphResponse}`` for ``{key: GraphRequest}``, all sent through one ``client.batch``."""
+    keys = list(requests_by_key)
+    return dict(zip(keys, client.batch([requests_by_key[key] for key in keys])))
 
 
 def upn_filter_request(upns):
@@ -153,7 +154,7 @@ def resolve_members(client, refs):
             upn_errors.update(dict.fromkeys(chunk, error))
     answers = dict(zip(ids, responses))
     not_users = {key: GraphRequest('GET', '/directoryObjects/%s' % key) for key, response in answers.items() if response.status == 404}
-    answers.update(_ask(client, not_users))
+    answers.update(_batch_by_key(client, not_users))
     for ref, key in keys.items():
         if key in upn_errors:
             members[ref] = Member(ref, error=upn_errors[key])
@@ -215,7 +216,7 @@ def resolve_targets(client, target_type, refs, select=None):
             request = GraphRequest('GET', collection, params={'$filter': 'displayName eq %s' % filter_literal(ref), '$select': fields})
         keys[ref] = key
         queries.setdefault(key, request)
-    answers = _ask(client, queries)
+    answers = _batch_by_key(client, queries)
     for ref, key in keys.items():
         targets[ref] = _target(ref, key, answers[key], target_type, label)
     return {ref: targets[ref] for ref in refs}

@@ -62,9 +62,9 @@ def _decided_without_writing(pair, engine, state):
     """The outcome of a pair that needs no membership read or write: a bad target or member; None otherwise."""
     if pair.target.error is not None:
         return read_failure(pair.target.error)
-    guard = engine.refusal(pair.target)
-    if guard:
-        return guard
+    refusal = engine.target_refusal(pair.target)
+    if refusal:
+        return refusal
     if pair.member.error is not None:
         return read_failure(pair.member.error)
     if not pair.member.found:
@@ -84,7 +84,7 @@ def _same_targets(targets, option, label):
     return None
 
 
-def _was_member(pair):
+def _membership_before(pair):
     if pair.outcome is not None and pair.outcome.status in (REMOVED, PRESENT):
         return True
     if pair.outcome is not None and pair.outcome.status in (ABSENT, ADDED):
@@ -99,7 +99,7 @@ def _diff(pairs, engine):
         if pair.target is None or not pair.target.id:
             continue
         entry = per_target.setdefault(pair.target.id, {'target': pair.target, 'before': [], 'after': [], 'known': False})
-        before = _was_member(pair)
+        before = _membership_before(pair)
         if before is None:
             continue
         entry['known'] = True
@@ -152,8 +152,8 @@ def _member_task(module, module_name, engine):
 
     pairs = [Pair(target_ref, targets[target_ref], member_ref, members[member_ref]) for target_ref in target_refs for member_ref in member_refs]
     for pair in pairs:
-        pair.decide(_decided_without_writing(pair, engine, state))
-    engine.settle(client, pairs, state, check_mode, module.diff_mode)
+        pair.outcome = _decided_without_writing(pair, engine, state)
+    engine.decide_open_pairs(client, pairs, state, check_mode, module.diff_mode)
 
     results = [pair_result(target_view(pair.target_ref, pair.target, engine.target_type), pair.member_ref, pair.member_id, pair.outcome,
                            pair.role, engine.with_role) for pair in pairs]

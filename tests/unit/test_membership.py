@@ -11,7 +11,7 @@ from ansible_collections.entra.membership.plugins.module_utils._outcomes import 
     pair_result,
     ref_addition_outcome,
     ref_removal_outcome,
-    refused,
+    refusal_outcome,
     summarize,
     target_view,
     team_write_outcomes,
@@ -75,10 +75,10 @@ def test_removal_without_http_answer_fails():
 def test_denied_explanation_only_on_403():
     why = "group 'Helpdesk Admins' is role-assignable: the app needs RoleManagement.ReadWrite.Directory"
     denied = ref_removal_outcome(answer(403, graph_error(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")),
-                                 denied=why)
+                                 denial_explanation=why)
     assert denied.error["message"] == why + " (Graph: Insufficient privileges to complete the operation.)"
     assert denied.error["code"] == "Authorization_RequestDenied" and denied.error["status"] == 403
-    other = ref_removal_outcome(answer(400, graph_error(400, "Request_BadRequest", "bad")), denied=why)
+    other = ref_removal_outcome(answer(400, graph_error(400, "Request_BadRequest", "bad")), denial_explanation=why)
     assert other.error["message"] == "bad"
 
 
@@ -153,7 +153,7 @@ def test_team_add_answers():
 
 def test_team_request_refused_as_a_whole_fails_every_member():
     body = graph_error(403, "Forbidden", "Missing role permissions on the request.")
-    outcomes = team_write_outcomes(answer(403, body), [ADA, ALEX], "absent", denied="the app needs TeamMember.ReadWrite.All")
+    outcomes = team_write_outcomes(answer(403, body), [ADA, ALEX], "absent", denial_explanation="the app needs TeamMember.ReadWrite.All")
     assert {o.status for o in outcomes.values()} == {"failed"}
     assert outcomes[ADA].error["message"].startswith("the app needs TeamMember.ReadWrite.All (Graph: ")
 
@@ -217,5 +217,5 @@ def test_changed_and_failed_semantics():
 
 
 def test_refused_carries_reason_and_no_request():
-    result = refused("DynamicMembership", "change the membershipRule")
+    result = refusal_outcome("DynamicMembership", "change the membershipRule")
     assert result == ("failed", {"status": None, "code": "DynamicMembership", "message": "change the membershipRule", "request_id": None}, None)

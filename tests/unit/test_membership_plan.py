@@ -8,7 +8,7 @@ from ansible_collections.entra.membership.plugins.module_utils._engine_directory
     group_refusal,
     ref_path,
 )
-from ansible_collections.entra.membership.plugins.module_utils._outcomes import denied_prediction
+from ansible_collections.entra.membership.plugins.module_utils._outcomes import predicted_denial
 from ansible_collections.entra.membership.plugins.module_utils._references import (
     checked_references,
     member_problem,
@@ -108,4 +108,4 @@ def test_permission_predictions():
     assert GROUPS.predicted_denial({"GroupMember.ReadWrite.All"}, target()) is None
     assert "AdministrativeUnit.ReadWrite.All" in ADMINISTRATIVE_UNITS.predicted_denial({"AdministrativeUnit.Read.All"}, target()).error["message"]
     expected = {"status": 403, "code": "Authorization_RequestDenied", "message": "why (predicted from the permissions in the token)", "request_id": None}
-    assert denied_prediction(set(), ("A",), "why").error == expected
+    assert predicted_denial(set(), ("A",), "why").error == expected
