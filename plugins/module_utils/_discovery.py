@@ -5,13 +5,9 @@
 
 """Discovery for entra_member_of_info: a user's direct groups, administrative units and teams, with what Graph lets an app change.
 
-A run costs a handful of requests however many users are given, because every round is one
-``$batch`` of 20 for all users together: resolve the users; read each user's ``memberOf`` cast to
-groups and to administrative units (and ``transitiveMemberOf`` when asked), first pages together,
-further pages followed; then read the owners of every distinct team found, again batched. Nothing
-is written. Whether a membership can be changed is decided by the member modules' own guards
-(``_engine_directory.GROUPS.refusal`` / ``ADMINISTRATIVE_UNITS.refusal``), so discovery and
-removal never disagree.
+Every round (users, memberships, team owners) is one ``$batch`` for all users together, so many
+users cost a handful of requests. Removability comes from the member engines' own guards
+(``_engine_directory.GROUPS.refusal`` / ``ADMINISTRATIVE_UNITS.refusal``), so discovery and removal never disagree.
 
 FOR INTERNAL COLLECTION USE ONLY: this interface may change in any release.
 """

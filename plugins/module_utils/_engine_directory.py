@@ -5,19 +5,11 @@
 
 """The ``$ref`` engine of entra_group_member and entra_au_member: one mechanism, a small definition per kind.
 
-Both change a directory object's ``members`` navigation property through ``$ref``:
-``DELETE {collection}/{id}/members/{member-id}/$ref`` and ``POST {collection}/{id}/members/$ref``.
-Without ``/$ref`` Graph deletes the member object itself (the seeds' Caution), so every write
-path is built by ``_ref_path``, which refuses anything else.
-
-How a real run knows whether a pair is a membership: the ``$ref`` write's answer (204, or the
-404 / replication-lag 400 that mean "not a member") is authoritative even while a recent change
-replicates, where a read could be stale. The memberships are still read before writing: each
-member's ``memberOf`` (cast to the target type) when there are no more members than targets and
-all are users, otherwise each target's ``members``. Check mode and diff mode need that to know
-beforehand; a real run reads only in the first, cheap case (what offboarding is), for the one
-answer that cannot speak for itself: "not a member" to a write sent again because the first
-answer was lost (our own removal, or was it never there?). Without the read that answer stays ``absent``.
+Every write goes through ``ref_path``: without ``/$ref`` Graph deletes the member object itself
+("Remove member", https://learn.microsoft.com/graph/api/group-delete-members, its Caution).
+The write's answer decides a real run (a read could be stale while a change replicates); the
+memberships are read before only where the answer cannot speak for itself (check mode, diff mode,
+a write sent again after its answer was lost).
 
 FOR INTERNAL COLLECTION USE ONLY: this interface may change in any release.
 """
@@ -142,7 +134,7 @@ def ref_path(kind, api_version, target_id, member_id=None):
     """``.../members/$ref`` (add) or ``.../members/{member-id}/$ref`` (remove): the only write paths there are."""
     path = members_path(kind, api_version, target_id)
     path += '/%s/$ref' % object_id_segment(member_id) if member_id else '/$ref'
-    if not path.endswith('/$ref'):  # the seeds' Caution: this would delete the member object
+    if not path.endswith('/$ref'):  # group-delete-members' Caution: this would delete the member object
         raise ValueError('refusing a member write without /$ref: %s' % path)
     return path
 
@@ -169,7 +161,7 @@ class DirectoryMembers(MemberEngine):
         return refusal_outcome(*refusal) if refusal else None
 
     def decide_open_pairs(self, client, pairs, state, check_mode, diff_mode):
-        """Decide every pair still open, after reading the memberships of all resolved pairs (see _write for why a real run reads too)."""
+        """Read the memberships where a real run needs them too (see ``_write``), then predict or write."""
         resolved = [pair for pair in pairs if pair.target.id and pair.member_id]
         if check_mode or diff_mode:
             self._read_memberships(client, resolved, check_mode)

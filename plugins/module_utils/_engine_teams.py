@@ -5,13 +5,11 @@
 
 """The Teams engine of teams_member: ``POST /teams/{id}/members/remove`` and ``/members/add``, 20 members a request.
 
-Each team's roster (``GET /teams/{id}/members``) is read once, before any write: it gives every
-member's role (reported in the results), the owners (for the last-owner guard), what check mode
-predicts, and who is already in the team for ``state: present`` (Teams' add does not say "already
-a member", so the roster decides ``present``). Removal is sent for every given user even when the
-roster does not list it: the roster may lag behind a change, and Graph's 207 ``NotFound`` says
-``absent`` with authority. The requests travel through the client's ``$batch`` (concurrency
-bounded, each throttled request retried on its own).
+Each team's roster is read once, before any write: it gives the roles the results report, the
+owners the last-owner guard protects, and ``present`` (Teams' add does not say "already a member").
+A removal is still sent for a user the roster does not list, as the roster may lag: Graph's 207
+``NotFound`` says ``absent`` with authority ("conversationMember: remove",
+https://learn.microsoft.com/graph/api/conversationmember-remove).
 
 FOR INTERNAL COLLECTION USE ONLY: this interface may change in any release.
 """

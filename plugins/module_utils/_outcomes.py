@@ -5,10 +5,9 @@
 
 """The per-member result model of the member modules, and the ONE place that turns Graph's answers into statuses.
 
-One ``(target, member)`` pair gives one result dict (docs: INTERFACE.md, "What the member modules
-return"). Every status that depends on what Graph answered to a write -- a ``$ref`` DELETE or POST,
-a Teams ``members/remove`` or ``members/add`` -- is decided by a function of this file, so the
-message-text matching Graph forces on us lives here and nowhere else.
+One ``(target, member)`` pair gives one result dict (docs/dev/interface.md, "What the member modules
+return"). Every status that depends on Graph's answer to a write is decided here, so the
+message-text matching Graph forces on us lives in one place.
 
 FOR INTERNAL COLLECTION USE ONLY: this interface may change in any release.
 """
@@ -40,8 +39,9 @@ TARGET_NOUNS = {
 _STATUS_WORDS = {REMOVED: 'removed', ADDED: 'added', ABSENT: 'already absent', PRESENT: 'already present',
                  FAILED: 'failed', SKIPPED: 'skipped'}
 
-# Graph gives these two situations the same code (Request_BadRequest) as real refusals, so only
-# their text tells them apart (GRAPH-NOTES.md). Matched in lower case, on a stable prefix.
+# Graph gives these two situations the same code (Request_BadRequest) as real refusals, so only their
+# text tells them apart; Graph's error reference does not list them, and Microsoft's own
+# group-membership-management service matches the same two texts. Matched in lower case, on a stable prefix.
 _REF_NOT_PRESENT = 'one or more removed object references do not exist'
 _REF_ALREADY_PRESENT = 'one or more added object references already exist'
 _DENIAL_STATUS = 403

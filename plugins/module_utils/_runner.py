@@ -3,12 +3,11 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""What entra_group_member, entra_au_member and teams_member share: options, input checks, the plan, the run.
+"""The run of entra_group_member, entra_au_member and teams_member: options, plan, diff, result.
 
-A run: check the options (before any request), resolve every target and member (batched), decide
-what needs no write (a missing target, a guard, a missing member), then hand the open pairs to
-the module's engine (``_engine_directory`` or ``_engine_teams``), which reads what it must and
-writes what it must. Results, summary, msg and failure come from ``_outcomes``.
+Input is checked before any request; every target and member is resolved (batched); the pairs that
+need no write (a missing target, a guard's refusal, a missing member) are decided here, the others
+by the module's MemberEngine. Results, summary and msg come from ``_outcomes``.
 
 FOR INTERNAL COLLECTION USE ONLY: this interface may change in any release.
 """
