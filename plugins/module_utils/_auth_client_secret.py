@@ -16,12 +16,8 @@ from ansible_collections.entra.membership.plugins.module_utils._auth_base import
 class ClientSecretAuth(MsalAuthMethodBase):
     NAME = 'client secret'
 
-    def __init__(self, settings, http_client):
-        super().__init__(settings, http_client)
-        self._secret = settings.client_secret
-
     def client_credential(self):
-        return self._secret
+        return self._settings.client_secret
 
     def secrets(self):
-        return (self._secret,)
+        return (self._settings.client_secret,)

@@ -170,6 +170,17 @@ def team_write_outcomes(response, user_ids, state, denial_explanation=None, memb
     return outcomes
 
 
+def membership_before(outcome_, known=None):
+    """Whether the member was in the target before the change, as its Outcome tells; ``known`` (a read's answer) otherwise."""
+    told = {REMOVED: True, PRESENT: True, ABSENT: False, ADDED: False}.get(outcome_.status) if outcome_ is not None else None
+    return known if told is None else told
+
+
+def membership_after(outcome_, before):
+    """Whether the member is in the target after the change: a removal or an addition changes ``before``, nothing else does."""
+    return {REMOVED: False, ADDED: True}.get(outcome_.status, before) if outcome_ is not None else before
+
+
 def target_view(ref, target, target_type):
     """``{id, display_name, type}`` of a target; one that did not resolve shows what was given."""
     if target is not None and target.id:

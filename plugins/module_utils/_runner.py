@@ -19,10 +19,9 @@ from ansible_collections.entra.membership.plugins.module_utils._engine_base impo
 from ansible_collections.entra.membership.plugins.module_utils._errors import error_dict
 from ansible_collections.entra.membership.plugins.module_utils._outcomes import (
     ABSENT,
-    ADDED,
     FAILED,
-    PRESENT,
-    REMOVED,
+    membership_after,
+    membership_before,
     module_result,
     outcome,
     pair_result,
@@ -83,14 +82,6 @@ def _same_targets(targets, option, label):
     return None
 
 
-def _membership_before(pair):
-    if pair.outcome is not None and pair.outcome.status in (REMOVED, PRESENT):
-        return True
-    if pair.outcome is not None and pair.outcome.status in (ABSENT, ADDED):
-        return False
-    return pair.was_member
-
-
 def _diff(pairs, engine):
     """One before/after per resolved target, limited to the members given; members (and targets) with nothing known are left out."""
     per_target = {}
@@ -98,11 +89,11 @@ def _diff(pairs, engine):
         if pair.target is None or not pair.target.id:
             continue
         entry = per_target.setdefault(pair.target.id, {'target': pair.target, 'before': [], 'after': [], 'known': False})
-        before = _membership_before(pair)
+        before = membership_before(pair.outcome, pair.was_member)
         if before is None:
             continue
         entry['known'] = True
-        after = {REMOVED: False, ADDED: True}.get(pair.outcome.status, before) if pair.outcome else before
+        after = membership_after(pair.outcome, before)
         label = engine.diff_label(pair)
         if before:
             entry['before'].append(label)
