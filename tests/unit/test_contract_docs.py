@@ -194,7 +194,7 @@ def test_exactly_the_secret_options_are_no_log():
     assert {option for option, spec in ARGSPEC.items() if spec.get("no_log")} == secret
 
 
-def test_defaults_and_cloud_choices():
+def test_defaults_and_cloud_choices_are_the_interfaces():
     for option in auth_options():
         default = documented_default(option)
         assert ARGSPEC[option].get("default") == default, option
@@ -264,7 +264,7 @@ def test_every_module_documents_every_auth_option_as_the_fragment_does(name):
 
 
 @pytest.mark.parametrize("index", range(3))
-def test_member_module_options(index):
+def test_member_module_options_are_the_interfaces(index):
     name = member_modules()[index]
     options = rendered_docs()[name]["doc"]["options"]
     target = target_options()[name]
@@ -300,3 +300,26 @@ def test_member_module_return_docs_cover_the_interface(index):
     assert error_sample is None or set(error_sample) == error_keys
     statuses = " ".join(lines_of(returned["results"]["contains"]["status"]["description"]))
     assert all("V(%s)" % status in statuses for status in allowed["status"]), statuses
+
+
+# What every member module returns alike, entry by entry. ansible-core merges doc fragments into RETURN only from 2.20
+# (ansible/ansible#72635), so while 2.16-2.19 are supported each module repeats these: this keeps the copies one text.
+SHARED_RETURN = ("summary", "check_mode", "graph_stats", "results.member", "results.member_id", "results.status", "results.error")
+
+
+def return_entry(returned, dotted):
+    entry = {"contains": returned}
+    for key in dotted.split("."):
+        entry = entry["contains"][key]
+    return {key: value for key, value in entry.items() if key != "contains"}
+
+
+@pytest.mark.parametrize("entry", SHARED_RETURN)
+def test_the_return_entries_the_member_modules_share_are_the_same_text(entry):
+    first, *others = member_modules()
+    documented = return_entry(rendered_docs()[first]["return"], entry)
+    assert documented.get("description"), entry
+    for name in others:
+        assert return_entry(rendered_docs()[name]["return"], entry) == documented, "%s: RETURN's %s differs from %s's" % (name, entry, first)
+    if entry == "graph_stats":
+        assert return_entry(rendered_docs()["entra_member_of_info"]["return"], entry) == documented
