@@ -71,7 +71,8 @@ def _decided_without_writing(pair, engine, state):
     return engine.member_refusal(pair.member, state)
 
 
-def _same_targets(targets, option, label):
+def _targets_given_twice(targets, option, label):
+    """The message naming the targets given more than once (by name and by id, say), or None."""
     by_id = {}
     for ref, target in targets.items():
         if target.id:
@@ -135,7 +136,7 @@ def _member_task(module, module_name, engine):
     client = module.client
     targets = resolve_targets(client, engine.target_type, target_refs, engine.select)
     members = resolve_members(client, member_refs)
-    clash = _same_targets(targets, engine.option, engine.noun)
+    clash = _targets_given_twice(targets, engine.option, engine.noun)
     if clash:
         module.fail_json(msg=clash, changed=False)
     member_refs = fold_members(members, module.warn)
