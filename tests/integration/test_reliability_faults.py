@@ -224,7 +224,7 @@ def test_a_slow_answer_is_retried_and_the_removal_reported_once(graphsim_session
     assert not sim.state.is_member(sim.state.id_of("group", "VPN Users"), sim.state.user_id(LEAVER))
 
 
-# -- the seeds' caution holds under faults -------------------------------------------------------
+# -- no write without /$ref under faults (group-delete-members' Caution) ---------------------------
 
 
 def test_every_write_under_faults_is_a_ref_or_a_teams_action(graphsim_factory):
