@@ -24,6 +24,7 @@ from .state import TenantState
 
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 DEMO_TENANT = os.path.join(PACKAGE_DIR, "tenants", "demo.yml")
+EDGE_TENANT = os.path.join(PACKAGE_DIR, "tenants", "edge.yml")  # documented edge cases the demo tenant leaves out
 JSON_TYPE = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
 FAULT_ERRORS = {
     429: ("TooManyRequests", "Too many requests. Please retry after the time given in the Retry-After header."),
