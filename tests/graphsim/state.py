@@ -208,9 +208,9 @@ class TenantState:
 
     def _ref(self, ref: str) -> str:
         """A member reference in a tenant file: a UPN, a group name (``group:Name``), a service principal's name
-        (``servicePrincipal:Name``; every app of the tenant has one, named like the app) or an id."""
-        if ref.startswith("servicePrincipal:"):
-            return self._names[("servicePrincipal", ref[len("servicePrincipal:"):].lower())]
+        (``app:Name``; every app of the tenant has one, named like the app) or an id."""
+        if ref.startswith("app:"):
+            return self._names[("servicePrincipal", ref[4:].lower())]
         if ref.startswith("group:"):
             return self._names[("group", ref[6:].lower())]
         if "@" in ref:

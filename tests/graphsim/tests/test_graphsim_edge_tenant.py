@@ -44,15 +44,11 @@ def test_v1_group_get_expand_members_shows_service_principals(edge):
     assert {item["@odata.type"] for item in members} == {"#microsoft.graph.user", "#microsoft.graph.servicePrincipal"}
 
 
-def test_expand_members_stops_at_20_without_next_link_and_refuses_nested_options(sim, api):
+def test_expand_members_stops_at_20_without_next_link(sim, api):
     everyone = sim.state.id_of("group", "All Staff")
     body = api.get(f"/groups/{everyone}", params={"$expand": "members"}).json()
     assert len(sim.state.members(everyone)) > 20 and len(body["members"]) == 20
     assert not any(key.startswith("members@") for key in body)
-    assert_graph_error(api.get(f"/groups/{everyone}", params={"$expand": "members($select=id)"}), 400, "Request_BadRequest")
-    assert_graph_error(api.get(f"/groups/{everyone}", params={"$expand": "parents"}), 400, "Request_BadRequest")
-    assert_graph_error(api.get(f"/groups/{everyone}", params={"$expand": "members", "$count": "true"}, headers=EVENTUAL),
-                       400, "Request_UnsupportedQuery")
 
 
 def test_v1_service_principal_cast_on_group_members_lists_none_beta_lists_them(edge):
