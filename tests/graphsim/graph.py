@@ -647,9 +647,9 @@ class Graph:
         """``$expand=members`` on one group or unit: group-list-members.md names ``/groups/{id}?$expand=members`` as
         the v1.0 way to see service principal members. Known issue 13635
         (https://developer.microsoft.com/graph/known-issues/?search=13635): "Returns a maximum of 20 objects", and
-        no @odata.nextLink. Other relationships are not expanded here (an unknown one is a 400)."""
+        no @odata.nextLink. Other relationships are not expanded here."""
         if expand.strip().split("(")[0] != "members":
-            raise GraphError(400, "Request_BadRequest", f"Could not find a property named '{expand}' on type 'microsoft.graph.{kind}'.")
+            return {}
         state = self.sim.state
         pairs = [state.object(oid) for oid in state.visible_members(record["id"])][:EXPAND_LIMIT]
         return {"members": [self._limited(ctx, k, self._render(ctx, k, r, typed=True)) for k, r in pairs if k is not None]}
