@@ -866,7 +866,7 @@ class Graph:
             parsed.append((ref, roles))
         return parsed
 
-    def _team_write(self, ctx: Context, team_id: str, apply_one, all_ok_status: int, permission: set = WRITE_TEAM_MEMBERS) -> Reply:
+    def _team_write(self, ctx: Context, team_id: str, apply_one, all_ok_status: int, permission: set) -> Reply:
         """Run ``apply_one(state, ref, roles) -> (userId, error)`` for each value; 207 when any failed."""
         ctx.require(permission)
         group = self._team(team_id)
@@ -902,7 +902,7 @@ class Graph:
                 return user["id"], {"code": "BadRequest", "message": LAST_OWNER}
             state.remove_member(id, user["id"])
             return user["id"], None
-        return self._team_write(ctx, id, remove, 204)
+        return self._team_write(ctx, id, remove, 204, WRITE_TEAM_MEMBERS)
 
     def team_add(self, ctx: Context, id: str) -> Reply:  # noqa: A002
         """200 when every member was added (or already was one), else 207; ``roles: ["owner"]`` also makes an owner."""
