@@ -27,6 +27,8 @@ GROUP_KINDS = {
     "team": {"groupTypes": ["Unified"], "mailEnabled": True, "securityEnabled": False,
              "resourceProvisioningOptions": ["Team"]},
     "restricted": {"groupTypes": [], "mailEnabled": False, "securityEnabled": True, "isManagementRestricted": True},
+    "dynamic_team": {"groupTypes": ["Unified", "DynamicMembership"], "mailEnabled": True, "securityEnabled": False,
+                     "membershipRuleProcessingState": "On", "resourceProvisioningOptions": ["Team"]},
 }
 
 GROUP_DEFAULTS = {
@@ -114,6 +116,12 @@ class TenantState:
             self._add_container("administrativeUnit", unit)
         for role in spec.get("directory_roles") or []:
             self._add_container("directoryRole", role)
+        self.service_principals = {}  # id -> servicePrincipal: one per app of the tenant, plus the spec's service_principals
+        for app in spec.get("apps") or []:
+            self._add_service_principal({"displayName": app["name"], "appId": app.get("client_id") or stable_id("app", app["name"]),
+                                         "id": stable_id("servicePrincipal", app["name"])})
+        for principal in spec.get("service_principals") or []:
+            self._add_service_principal(principal)
         for kind, section in (("group", "groups"), ("administrativeUnit", "administrative_units"),
                               ("directoryRole", "directory_roles")):
             for container in spec.get(section) or []:
@@ -181,12 +189,28 @@ class TenantState:
             "federated_credentials": list(app.get("federated_credentials") or []),
             "roles": list(app.get("roles") or []),
             "default": bool(app.get("default")),
+            # admin-units-restricted-management.md, "Programmability": administrative units on which the app holds
+            # a Microsoft Entra role (names or ids in the tenant file); only they let it change restricted objects.
+            "scoped_administrative_units": [self._names.get(("administrativeUnit", ref.lower()), ref)
+                                            for ref in app.get("scoped_role_administrative_units") or []],
         }
         self.apps[client_id] = record
         self._names[("app", app["name"].lower())] = client_id
 
+    def _add_service_principal(self, spec: dict) -> None:
+        name = spec["displayName"]
+        oid = spec.get("id") or stable_id("servicePrincipal", name)
+        self.service_principals[oid] = {"id": oid, "displayName": name, "appId": spec.get("appId") or stable_id("appId", name),
+                                        "appDisplayName": spec.get("appDisplayName", name),
+                                        "servicePrincipalType": spec.get("servicePrincipalType", "Application"),
+                                        "accountEnabled": spec.get("accountEnabled", True)}
+        self._names[("servicePrincipal", name.lower())] = oid
+
     def _ref(self, ref: str) -> str:
-        """A member reference in a tenant file: a UPN, a group name (``group:Name``) or an id."""
+        """A member reference in a tenant file: a UPN, a group name (``group:Name``), a service principal's name
+        (``app:Name``; every app of the tenant has one, named like the app) or an id."""
+        if ref.startswith("app:"):
+            return self._names[("servicePrincipal", ref[4:].lower())]
         if ref.startswith("group:"):
             return self._names[("group", ref[6:].lower())]
         if "@" in ref:
@@ -195,8 +219,10 @@ class TenantState:
 
     # ------------------------------------------------------------------ naming helpers for tests
     def id_of(self, kind: str, name: str) -> str:
-        """``id_of("group", "Sales")``; kinds: user (by UPN), group, administrativeUnit (or "au"), team, directoryRole, app."""
-        kind = {"au": "administrativeUnit", "administrative_unit": "administrativeUnit", "team": "group"}.get(kind, kind)
+        """``id_of("group", "Sales")``; kinds: user (by UPN), group, administrativeUnit (or "au"), team, directoryRole, app,
+        servicePrincipal (or "sp")."""
+        kind = {"au": "administrativeUnit", "administrative_unit": "administrativeUnit", "team": "group",
+                "sp": "servicePrincipal"}.get(kind, kind)
         try:
             return self._names[(kind, name.lower())]
         except KeyError:
@@ -215,7 +241,8 @@ class TenantState:
     def object(self, oid: str):
         """(type, record) of any directory object id, or (None, None)."""
         for kind, store in (("user", self.users), ("group", self.groups),
-                            ("administrativeUnit", self.aus), ("directoryRole", self.roles)):
+                            ("administrativeUnit", self.aus), ("directoryRole", self.roles),
+                            ("servicePrincipal", self.service_principals)):
             if oid in store:
                 return kind, store[oid]
         return None, None
@@ -291,7 +318,8 @@ class TenantState:
             kind = self.object(oid)[0]
             if kind is None:
                 return None
-            {"user": self.users, "group": self.groups, "administrativeUnit": self.aus, "directoryRole": self.roles}[kind].pop(oid)
+            {"user": self.users, "group": self.groups, "administrativeUnit": self.aus, "directoryRole": self.roles,
+             "servicePrincipal": self.service_principals}[kind].pop(oid)
             for store in (self.memberships, self.owners):
                 store.pop(oid, None)
                 for ids in store.values():

@@ -90,3 +90,20 @@ def assert_graph_error(answer, status, code, message=None):
     assert set(inner) == {"date", "request-id", "client-request-id"}
     assert inner["request-id"] == answer.headers["request-id"]
     return error
+
+
+@pytest.fixture(scope="session")
+def _edge_shared():
+    from graphsim import EDGE_TENANT, GraphSimulator
+    with GraphSimulator(tenant=EDGE_TENANT) as edge:
+        yield edge
+
+
+@pytest.fixture
+def edge(_edge_shared):
+    """A simulator on the edge tenant (tenants/edge.yml), reset for this test."""
+    _edge_shared.reset()
+    return _edge_shared
+
+
+EVENTUAL = {"ConsistencyLevel": "eventual"}
