@@ -5,7 +5,7 @@ group-delete.md. A team's owners are its group's owners (state.py), so the Teams
 """
 from __future__ import annotations
 
-from .graph import (DELETE_OBJECT, LAST_OWNER, ROLE_ASSIGNABLE_WRITE, WRITE_GROUP, Context, GraphError, _not_found)
+from .graph import DELETE_OBJECT, LAST_OWNER, ROLE_ASSIGNABLE_WRITE, Context, GraphError, _not_found, split_segments
 from .protocol import Reply
 from .resources import EXPAND_LIMIT, Resource, bad_request, denied
 
@@ -111,7 +111,13 @@ class Owners(Resource):
 
     # ------------------------------------------------------------------ $expand on groups
     def expand_group(self, ctx: Context, group: dict) -> dict:
-        """``$expand=owners`` / ``members`` on a group (group.md: "Supports $expand including nested $select")."""
+        """``$expand=owners`` / ``members`` on a group (group.md: "Supports $expand including nested $select").
+
+        Only for GET /groups and GET /groups/{id}: elsewhere a group is rendered inside another type's answer.
+        """
+        segments = split_segments(ctx.call.path.split("/", 2)[2])
+        if segments[0].lower() != "groups" or len(segments) > 2:
+            return {}
         relations = {"owners": lambda g, select: self._related(ctx, sorted(self.state.owners_of(g["id"])), select),
                      "members": lambda g, select: self._related(ctx, self.state.visible_members(g["id"]), select)}
         return self.expanded(ctx, group, relations, "group")
