@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .graph import Context, _not_found
 from .protocol import Reply
-from .resources import Resource, bad_request
+from .resources import SERVICE_PRINCIPAL, Resource, Shape, bad_request
 from .state import DEFAULT_ACCESS_ROLE
 
 # serviceprincipal-list.md: Application.Read.All (least) ... Directory.ReadWrite.All.
@@ -24,6 +24,8 @@ WRITE_APP_ROLES = {"AppRoleAssignment.ReadWrite.All"}
 # The directory's answers, as production clients quote them (Microsoft Graph PowerShell, Azure CLI and app scripts).
 ALREADY_ASSIGNED = "Permission being assigned already exists on the object"
 ROLE_NOT_FOUND = "Permission being assigned was not found on application '{app_id}'."
+APP_ROLE_ASSIGNMENT = Shape("appRoleAssignment", ("id", "deletedDateTime", "appRoleId", "createdDateTime", "principalDisplayName",
+                                                  "principalId", "principalType", "resourceDisplayName", "resourceId"))
 
 
 class Apps(Resource):
@@ -54,12 +56,12 @@ class Apps(Resource):
     def list_service_principals(self, ctx: Context) -> Reply:
         ctx.require(READ_APPS)
         with self.state.lock:
-            records = sorted((dict(sp) for sp in self.state.service_principals.values()), key=lambda sp: (sp["displayName"].lower(), sp["id"]))
-        return self.collection(ctx, records, "servicePrincipal", "servicePrincipals")
+            records = sorted(self.state.service_principals.values(), key=lambda sp: (sp["displayName"].lower(), sp["id"]))
+        return self.collection(ctx, records, SERVICE_PRINCIPAL, "servicePrincipals")
 
     def get_service_principal(self, ctx: Context, id: str) -> Reply:  # noqa: A002
         ctx.require(READ_APPS)
-        return self.entity(ctx, dict(self._service_principal(id)), "servicePrincipal", "servicePrincipals/$entity")
+        return self.entity(ctx, self._service_principal(id), SERVICE_PRINCIPAL, "servicePrincipals/$entity")
 
     def delete_service_principal(self, ctx: Context, id: str) -> Reply:  # noqa: A002
         """serviceprincipal-delete.md: the enterprise app goes, and with it every assignment to it (destructive)."""
@@ -97,7 +99,7 @@ class Apps(Resource):
                    for a in self.state.app_assignments.values()):
                 raise bad_request(ALREADY_ASSIGNED)
             record = self.state.assign_app_role(body["principalId"], resource["id"], app_role_id, created=self.now())
-        return self.entity(ctx, dict(record), "appRoleAssignment", "appRoleAssignments/$entity", status=201)
+        return self.entity(ctx, record, APP_ROLE_ASSIGNMENT, "appRoleAssignments/$entity", status=201)
 
     def _unassign(self, assignment: str, key: str, owner: str) -> Reply:
         found = self.state.app_assignments.get(assignment)
@@ -109,7 +111,7 @@ class Apps(Resource):
     def list_assignments(self, ctx: Context, id: str, kind: str) -> Reply:  # noqa: A002
         ctx.require(READ_PRINCIPAL_ASSIGNMENTS)
         principal = self._principal(kind, id)
-        return self.collection(ctx, self._assignments("principalId", principal["id"]), "appRoleAssignment",
+        return self.collection(ctx, self._assignments("principalId", principal["id"]), APP_ROLE_ASSIGNMENT,
                                f"{kind}s('{principal['id']}')/appRoleAssignments")
 
     def create_assignment(self, ctx: Context, id: str, kind: str) -> Reply:  # noqa: A002
@@ -124,7 +126,7 @@ class Apps(Resource):
     def list_assigned_to(self, ctx: Context, id: str) -> Reply:  # noqa: A002
         ctx.require(READ_ASSIGNED_TO)
         self._service_principal(id)
-        return self.collection(ctx, self._assignments("resourceId", id), "appRoleAssignment",
+        return self.collection(ctx, self._assignments("resourceId", id), APP_ROLE_ASSIGNMENT,
                                f"servicePrincipals('{id}')/appRoleAssignedTo")
 
     def create_assigned_to(self, ctx: Context, id: str) -> Reply:  # noqa: A002

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from .graph import Context, GraphError, _not_found
 from .protocol import Reply
-from .resources import Resource, bad_request
+from .resources import Resource, Shape, bad_request
 from .state import AU_SCOPE, TENANT_SCOPE, composite_id, parse_time, permanent_schedule, schedule_end, stable_id
 
 PREFIX = ("roleManagement", "directory")
@@ -37,12 +37,30 @@ PIM_MISSING = ("RoleAssignmentDoesNotExist", "The Role assignment does not exist
 PIM_ACTIONS = ("adminAssign", "adminUpdate", "adminRemove", "selfActivate", "selfDeactivate", "adminExtend", "adminRenew",
                "selfExtend", "selfRenew")
 EXPIRATION_TYPES = ("notSpecified", "noExpiration", "afterDateTime", "afterDuration")
-SCHEDULE_NAMES = {"eligible": ("roleEligibilitySchedules", "roleEligibilityScheduleInstances", "roleEligibilityScheduleRequests",
-                               "unifiedRoleEligibilitySchedule", "unifiedRoleEligibilityScheduleInstance",
-                               "unifiedRoleEligibilityScheduleRequest"),
-                  "active": ("roleAssignmentSchedules", "roleAssignmentScheduleInstances", "roleAssignmentScheduleRequests",
-                             "unifiedRoleAssignmentSchedule", "unifiedRoleAssignmentScheduleInstance",
-                             "unifiedRoleAssignmentScheduleRequest")}
+# The shapes (unifiedroledefinition.md, unifiedroleassignment.md, unifiedroleeligibilityschedule.md and the others).
+ROLE_DEFINITION = Shape("unifiedRoleDefinition", ("id", "description", "displayName", "isBuiltIn", "isEnabled", "resourceScopes",
+                                                  "rolePermissions", "templateId", "version"))
+ROLE_DEFINITION_BETA = Shape("unifiedRoleDefinition", ROLE_DEFINITION.properties + ("isPrivileged",))  # beta only
+ROLE_ASSIGNMENT = Shape("unifiedRoleAssignment", ("id", "principalId", "resourceScope", "directoryScopeId", "appScopeId",
+                                                  "roleDefinitionId", "condition"))
+_SCHEDULE = ("id", "principalId", "roleDefinitionId", "directoryScopeId", "appScopeId", "createdUsing", "createdDateTime",
+             "modifiedDateTime", "status", "memberType", "scheduleInfo")
+_INSTANCE = ("id", "principalId", "roleDefinitionId", "directoryScopeId", "appScopeId", "startDateTime", "endDateTime", "memberType")
+_REQUEST = ("id", "status", "createdDateTime", "completedDateTime", "approvalId", "customData", "action", "principalId",
+            "roleDefinitionId", "directoryScopeId", "appScopeId", "isValidationOnly", "targetScheduleId", "justification",
+            "scheduleInfo", "createdBy", "ticketInfo")
+# Per kind: (schedules, instances, requests) collection names and their shapes.
+PIM = {
+    "eligible": (("roleEligibilitySchedules", "roleEligibilityScheduleInstances", "roleEligibilityScheduleRequests"),
+                 (Shape("unifiedRoleEligibilitySchedule", _SCHEDULE),
+                  Shape("unifiedRoleEligibilityScheduleInstance", _INSTANCE + ("roleEligibilityScheduleId",)),
+                  Shape("unifiedRoleEligibilityScheduleRequest", _REQUEST))),
+    "active": (("roleAssignmentSchedules", "roleAssignmentScheduleInstances", "roleAssignmentScheduleRequests"),
+               (Shape("unifiedRoleAssignmentSchedule", _SCHEDULE + ("assignmentType",)),
+                Shape("unifiedRoleAssignmentScheduleInstance", _INSTANCE + ("assignmentType", "roleAssignmentOriginId",
+                                                                            "roleAssignmentScheduleId")),
+                Shape("unifiedRoleAssignmentScheduleRequest", _REQUEST))),
+}
 
 
 def assignment_schedule_id(assignment_id: str) -> str:
@@ -60,7 +78,7 @@ class DirectoryRoles(Resource):
             ("GET", PREFIX + ("roleAssignments", "{id}"), self.get_assignment, None),
             ("DELETE", PREFIX + ("roleAssignments", "{id}"), self.delete_assignment, None),
         ]
-        for kind, (schedules, instances, requests, *_types) in SCHEDULE_NAMES.items():
+        for kind, ((schedules, instances, requests), _shapes) in PIM.items():
             routes += [
                 ("GET", PREFIX + (schedules,), self.list_schedules, kind),
                 ("GET", PREFIX + (schedules, "{id}"), self.get_schedule, kind),
@@ -75,17 +93,17 @@ class DirectoryRoles(Resource):
     def _relations(self, ctx: Context) -> dict:
         return {
             "principal": lambda record, select: self.render_principal(ctx, record["principalId"], select),
-            "roleDefinition": lambda record, select: self._definition_view(self.state.role_definitions.get(record["roleDefinitionId"]),
-                                                                           ctx.version == "beta"),
+            "roleDefinition": lambda record, select: self._definition_view(ctx, self.state.role_definitions.get(record["roleDefinitionId"])),
             "directoryScope": lambda record, select: self._scope_view(ctx, record["directoryScopeId"]),
         }
 
     @staticmethod
-    def _definition_view(definition: dict | None, beta: bool):
+    def _definition_shape(ctx: Context) -> Shape:
         """isPrivileged is beta only (unifiedroledefinition.md lists it for beta, not for v1.0)."""
-        if definition is None:
-            return None
-        return {name: value for name, value in definition.items() if beta or name != "isPrivileged"}
+        return ROLE_DEFINITION_BETA if ctx.version == "beta" else ROLE_DEFINITION
+
+    def _definition_view(self, ctx: Context, definition: dict | None):
+        return None if definition is None else self._definition_shape(ctx).of(definition)
 
     def _scope_view(self, ctx: Context, scope: str):
         match = AU_SCOPE.match(scope)
@@ -138,13 +156,11 @@ class DirectoryRoles(Resource):
         ctx.require(READ_ROLES)
         with self.state.lock:
             definitions = sorted(self.state.role_definitions.values(), key=lambda d: (d["displayName"].lower(), d["id"]))
-        views = [self._definition_view(d, ctx.version == "beta") for d in definitions]
-        return self.collection(ctx, views, "unifiedRoleDefinition", "roleManagement/directory/roleDefinitions")
+        return self.collection(ctx, definitions, self._definition_shape(ctx), "roleManagement/directory/roleDefinitions")
 
     def get_definition(self, ctx: Context, id: str) -> Reply:  # noqa: A002
         ctx.require(READ_ROLES)
-        view = self._definition_view(self._definition(id), ctx.version == "beta")
-        return self.entity(ctx, view, "unifiedRoleDefinition", "roleManagement/directory/roleDefinitions/$entity")
+        return self.entity(ctx, self._definition(id), self._definition_shape(ctx), "roleManagement/directory/roleDefinitions/$entity")
 
     def delete_definition(self, ctx: Context, id: str) -> Reply:  # noqa: A002
         """unifiedroledefinition-delete.md: custom roles only; deleting one is a destructive event."""
@@ -206,7 +222,7 @@ class DirectoryRoles(Resource):
     def list_assignments(self, ctx: Context) -> Reply:
         ctx.require(READ_ROLES)
         views = [self._assignment_view(r) for r in self._records("active")]
-        return self.collection(ctx, views, "unifiedRoleAssignment", "roleManagement/directory/roleAssignments", self._relations(ctx))
+        return self.collection(ctx, views, ROLE_ASSIGNMENT, "roleManagement/directory/roleAssignments", self._relations(ctx))
 
     def _assignment(self, id: str) -> dict:  # noqa: A002
         record = self.state.active_roles.get(id)
@@ -216,7 +232,7 @@ class DirectoryRoles(Resource):
 
     def get_assignment(self, ctx: Context, id: str) -> Reply:  # noqa: A002
         ctx.require(READ_ROLES)
-        return self.entity(ctx, self._assignment_view(self._assignment(id)), "unifiedRoleAssignment",
+        return self.entity(ctx, self._assignment_view(self._assignment(id)), ROLE_ASSIGNMENT,
                            "roleManagement/directory/roleAssignments/$entity", self._relations(ctx))
 
     def create_assignment(self, ctx: Context) -> Reply:
@@ -227,7 +243,7 @@ class DirectoryRoles(Resource):
                 raise bad_request(CONFLICT)
             now = self.now()
             record = self.state.add_role_schedule("active", principal, role, scope, permanent_schedule(now), now)
-        return self.entity(ctx, self._assignment_view(record), "unifiedRoleAssignment",
+        return self.entity(ctx, self._assignment_view(record), ROLE_ASSIGNMENT,
                            "roleManagement/directory/roleAssignments/$entity", status=201)
 
     def delete_assignment(self, ctx: Context, id: str) -> Reply:  # noqa: A002
@@ -239,39 +255,39 @@ class DirectoryRoles(Resource):
     # ------------------------------------------------------------------ PIM schedules, instances, requests
     def list_schedules(self, ctx: Context, kind: str) -> Reply:
         ctx.require(READ_SCHEDULES[kind])
-        names = SCHEDULE_NAMES[kind]
+        (schedules, _instances, _requests), (shape, _instance, _request) = PIM[kind]
         views = [self._schedule_view(kind, r) for r in self._records(kind)]
-        return self.collection(ctx, views, names[3], f"roleManagement/directory/{names[0]}", self._relations(ctx))
+        return self.collection(ctx, views, shape, f"roleManagement/directory/{schedules}", self._relations(ctx))
 
     def get_schedule(self, ctx: Context, id: str, kind: str) -> Reply:  # noqa: A002
         ctx.require(READ_SCHEDULES[kind])
-        names = SCHEDULE_NAMES[kind]
+        (schedules, _instances, _requests), (shape, _instance, _request) = PIM[kind]
         view = next((v for v in (self._schedule_view(kind, r) for r in self._records(kind)) if v["id"] == id), None)
         if view is None:
             raise _not_found(id)
-        return self.entity(ctx, view, names[3], f"roleManagement/directory/{names[0]}/$entity", self._relations(ctx))
+        return self.entity(ctx, view, shape, f"roleManagement/directory/{schedules}/$entity", self._relations(ctx))
 
     def list_instances(self, ctx: Context, kind: str) -> Reply:
         ctx.require(READ_SCHEDULES[kind])
-        names = SCHEDULE_NAMES[kind]
+        (_schedules, instances, _requests), (_schedule, shape, _request) = PIM[kind]
         views = [self._instance_view(kind, r) for r in self._records(kind)]
-        return self.collection(ctx, views, names[4], f"roleManagement/directory/{names[1]}", self._relations(ctx))
+        return self.collection(ctx, views, shape, f"roleManagement/directory/{instances}", self._relations(ctx))
 
     def list_requests(self, ctx: Context, kind: str) -> Reply:
         ctx.require(READ_SCHEDULES[kind])
-        names = SCHEDULE_NAMES[kind]
+        (_schedules, _instances, requests), (_schedule, _instance, shape) = PIM[kind]
         with self.state.lock:
-            views = [dict(request) for request_kind, request in self.state.role_requests if request_kind == kind]
-        return self.collection(ctx, views, names[5], f"roleManagement/directory/{names[2]}", self._relations(ctx))
+            views = [request for request_kind, request in self.state.role_requests if request_kind == kind]
+        return self.collection(ctx, views, shape, f"roleManagement/directory/{requests}", self._relations(ctx))
 
     def get_request(self, ctx: Context, id: str, kind: str) -> Reply:  # noqa: A002
         ctx.require(READ_SCHEDULES[kind])
+        (_schedules, _instances, requests), (_schedule, _instance, shape) = PIM[kind]
         with self.state.lock:
-            found = next((dict(r) for k, r in self.state.role_requests if k == kind and r["id"] == id), None)
+            found = next((r for k, r in self.state.role_requests if k == kind and r["id"] == id), None)
         if found is None:
             raise _not_found(id)
-        return self.entity(ctx, found, SCHEDULE_NAMES[kind][5], f"roleManagement/directory/{SCHEDULE_NAMES[kind][2]}/$entity",
-                           self._relations(ctx))
+        return self.entity(ctx, found, shape, f"roleManagement/directory/{requests}/$entity", self._relations(ctx))
 
     def create_request(self, ctx: Context, kind: str) -> Reply:
         """adminAssign grants (201, status Provisioned); adminRemove revokes (201, status Revoked); nothing else is modelled."""
@@ -301,8 +317,8 @@ class DirectoryRoles(Resource):
                     self.state.remove_role_schedule(kind, existing["id"])
             request = self._request_record(ctx, kind, body, (role, principal, scope), schedule, target, status, now)
             self.state.role_requests.append((kind, request))
-        return self.entity(ctx, dict(request), SCHEDULE_NAMES[kind][5],
-                           f"roleManagement/directory/{SCHEDULE_NAMES[kind][2]}/$entity", status=201)
+        (_schedules, _instances, requests), (_schedule, _instance, shape) = PIM[kind]
+        return self.entity(ctx, request, shape, f"roleManagement/directory/{requests}/$entity", status=201)
 
     def _request_record(self, ctx: Context, kind: str, body: dict, target: tuple, schedule, made, status: str, now: str) -> dict:
         role, principal, scope = target

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from .graph import Context, _not_found, is_guid
 from .protocol import Reply
-from .resources import Resource, bad_request
+from .resources import Resource, Shape, bad_request
 
 # subscribedsku-list.md: LicenseAssignment.Read.All (least) ... Organization.ReadWrite.All.
 READ_SKUS = {"LicenseAssignment.Read.All", "LicenseAssignment.ReadWrite.All", "Organization.Read.All", "Organization.ReadWrite.All",
@@ -23,6 +23,8 @@ INHERITED = "User license is inherited from group membership and cannot be remov
 NO_SEATS = "Subscription with SKU {sku} does not have any available licenses."
 NO_USAGE_LOCATION = "License assignment cannot be done for user with invalid usage location."
 DEPENDENCY = "License assignment failed because service plans {plans} depend on the service plan(s) {needed}."
+SUBSCRIBED_SKU = Shape("subscribedSku", ("id", "accountId", "accountName", "appliesTo", "capabilityStatus", "consumedUnits",
+                                         "prepaidUnits", "servicePlans", "skuId", "skuPartNumber", "subscriptionIds"))
 
 
 class Licenses(Resource):
@@ -42,14 +44,14 @@ class Licenses(Resource):
             raise bad_request("The query option '$filter' is not supported for subscribedSkus.", "Request_UnsupportedQuery")
         with self.state.lock:
             skus = [self._sku_view(sku) for sku in self.state.skus.values()]
-        return self.collection(ctx, skus, "subscribedSku", "subscribedSkus")
+        return self.collection(ctx, skus, SUBSCRIBED_SKU, "subscribedSkus")
 
     def get_sku(self, ctx: Context, id: str) -> Reply:  # noqa: A002
         ctx.require(READ_SKUS)
         sku = next((s for s in self.state.skus.values() if s["id"] == id), None)
         if sku is None:
             raise _not_found(id)
-        return self.entity(ctx, self._sku_view(sku), "subscribedSku", "subscribedSkus/$entity")
+        return self.entity(ctx, self._sku_view(sku), SUBSCRIBED_SKU, "subscribedSkus/$entity")
 
     # ------------------------------------------------------------------ assignLicense
     def _parse(self, body: dict) -> tuple:

@@ -5,6 +5,8 @@ answer through the router's envelope, paging, ``$filter`` and ``$select`` so tha
 """
 from __future__ import annotations
 
+import dataclasses
+
 from .graph import INSUFFICIENT_PRIVILEGES, Context, GraphError
 from .instrumentation import DestructiveEvent
 from .protocol import Reply
@@ -55,6 +57,26 @@ def parse_expand(text: str | None, allowed, type_name: str) -> dict:
     return found
 
 
+@dataclasses.dataclass(frozen=True)
+class Shape:
+    """A resource type as Graph shows it: its name and its properties in Graph's order ($filter and $select use them)."""
+    type_name: str
+    properties: tuple
+
+    @property
+    def resource(self) -> str:
+        """The name Graph's filter errors give the type (``unifiedRoleAssignment`` -> ``UnifiedRoleAssignment``)."""
+        return self.type_name[0].upper() + self.type_name[1:]
+
+    def of(self, record: dict) -> dict:
+        return {name: record.get(name) for name in self.properties}
+
+
+# serviceprincipal.md (the properties the simulator keeps); shared because any principal can be expanded.
+SERVICE_PRINCIPAL = Shape("servicePrincipal", ("id", "appId", "displayName", "description", "accountEnabled", "appRoleAssignmentRequired",
+                                               "appRoles", "appOwnerOrganizationId", "servicePrincipalType", "tags"))
+
+
 class Resource:
     """Shared plumbing: the clock, JSON bodies, views with $filter/$select/$expand, destructive deletions."""
 
@@ -82,12 +104,11 @@ class Resource:
             raise bad_request(f"Invalid request: '{name}' is required.")
         return value
 
-    def view(self, ctx: Context, record: dict, type_name: str, expand: dict | None = None) -> dict:
-        """``record`` (every property of the type) cut to ``$select``, with ``$expand``-ed relationships added."""
-        select = self.graph._select_from(ctx, tuple(record), type_name)
-        body = {name: record[name] for name in (select or record)}
-        for name, nested in (expand or {}).items():
-            body[name] = nested
+    def view(self, ctx: Context, record: dict, shape: Shape, expand: dict | None = None) -> dict:
+        """``record`` as ``shape`` shows it, cut to ``$select``, with the ``$expand``-ed relationships added."""
+        select = self.graph._select_from(ctx, shape.properties, shape.type_name)
+        body = {name: record.get(name) for name in (select or shape.properties)}
+        body.update(expand or {})
         return body
 
     def expanded(self, ctx: Context, record: dict, relations: dict, type_name: str) -> dict:
@@ -95,21 +116,19 @@ class Resource:
         return {name: relations[name](record, select)
                 for name, select in parse_expand(ctx.query.get("$expand"), relations, type_name).items()}
 
-    def collection(self, ctx: Context, records: list, type_name: str, context: str, relations: dict | None = None) -> Reply:
-        """A paged collection of full records: ``$filter`` over every property, then ``$select`` and ``$expand``."""
-        properties = set(records[0]) if records else set()
-        if "$filter" in ctx.query and not records:
-            properties = {"id"}  # an empty collection still refuses a malformed filter
-        records = self.graph._filter(ctx, records, properties, type_name[0].upper() + type_name[1:])
+    def collection(self, ctx: Context, records: list, shape: Shape, context: str, relations: dict | None = None) -> Reply:
+        """A paged collection: ``$filter`` over the shape's properties, then ``$select`` and ``$expand`` (checked first)."""
         relations = relations or {}
-        parse_expand(ctx.query.get("$expand"), relations, type_name)
-        return self.graph._page(ctx, records, context,
-                                lambda record: self.view(ctx, record, type_name, self.expanded(ctx, record, relations, type_name)))
+        self.graph._select_from(ctx, shape.properties, shape.type_name)
+        parse_expand(ctx.query.get("$expand"), relations, shape.type_name)
+        records = self.graph._filter(ctx, [shape.of(record) for record in records], shape.properties, shape.resource)
+        return self.graph._page(ctx, records, context, lambda record: self.view(
+            ctx, record, shape, self.expanded(ctx, record, relations, shape.type_name)))
 
-    def entity(self, ctx: Context, record: dict, type_name: str, context: str, relations: dict | None = None,
+    def entity(self, ctx: Context, record: dict, shape: Shape, context: str, relations: dict | None = None,
                status: int = 200) -> Reply:
         body = {"@odata.context": self.graph._context_url(ctx, context)}
-        body.update(self.view(ctx, record, type_name, self.expanded(ctx, record, relations or {}, type_name)))
+        body.update(self.view(ctx, record, shape, self.expanded(ctx, record, relations or {}, shape.type_name)))
         return Reply(status, body)
 
     def render_principal(self, ctx: Context, oid: str, select: str | None):
@@ -120,7 +139,7 @@ class Resource:
         names = [name.strip() for name in select.split(",")] if select else None
         if kind == "servicePrincipal":
             body = {"@odata.type": "#microsoft.graph.servicePrincipal"}
-            body.update({name: record.get(name) for name in (names or record)})
+            body.update({name: record.get(name) for name in (names or SERVICE_PRINCIPAL.properties)})
             return body
         return self.graph._render(ctx, kind, record, names, typed=True)
 

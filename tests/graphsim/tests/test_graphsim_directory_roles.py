@@ -239,3 +239,14 @@ def test_deleting_a_custom_role_definition_is_destructive_and_built_ins_cannot_g
     assert api.delete(f"{ROLES}/roleDefinitions/{custom}").status_code == 204
     assert [(e.kind, e.object_id) for e in sim.destructive_events] == [("roleDefinition", custom)]
     assert [r["role"] for r in sim.state.role_assignments(sim.state.user_id("ada@contoso.com"))] == ["Global Reader"]
+
+
+def test_an_empty_collection_still_filters_and_refuses_unknown_properties(graphsim_factory):
+    sim = graphsim_factory(tenant={"users": [{"userPrincipalName": "solo@contoso.com"}],
+                                   "apps": [{"name": "App", "secret": "s3cr3t-value", "roles": ["RoleManagement.ReadWrite.Directory"]}]})
+    api = GraphApi(sim)
+    solo = sim.state.user_id("solo@contoso.com")
+    assert api.get(f"{ROLES}/roleEligibilitySchedules", params={"$filter": f"principalId eq '{solo}'"}).json()["value"] == []
+    assert api.get(f"{ROLES}/roleAssignmentScheduleRequests", params={"$select": "id,status"}).json()["value"] == []
+    assert_graph_error(api.get(f"{ROLES}/roleEligibilitySchedules", params={"$filter": "colour eq 'blue'"}), 400, "Request_UnsupportedQuery")
+    assert_graph_error(api.get(f"{ROLES}/roleAssignments", params={"$select": "id,colour"}), 400, "Request_BadRequest")
