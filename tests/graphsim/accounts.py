@@ -42,7 +42,7 @@ class Accounts(Resource):
 
     def update_user(self, ctx: Context, id: str) -> Reply:  # noqa: A002
         changes = self.json_object(ctx)
-        for name, value in changes.items():
+        for name in changes:
             if name in READ_ONLY:
                 raise bad_request(f"Property '{name}' is read-only and cannot be set.")
             if name not in WRITABLE:

@@ -47,7 +47,7 @@ class Owners(Resource):
         if collection not in OWNER_COLLECTIONS:
             raise bad_request(f"Invalid URL format specified in @odata.id: '{body['@odata.id']}'.")
         self._check_owner_writable(ctx, group)
-        kind, _record = self.state.principal(owner)
+        kind = self.state.principal(owner)[0]
         if kind is None:
             raise _not_found(owner)
         if kind == "group":  # group-post-owners.md: owners are users or service principals
