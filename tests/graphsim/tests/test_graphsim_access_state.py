@@ -34,8 +34,8 @@ def test_the_demo_leaver_holds_every_kind_of_access_the_new_modules_remove(sim):
     assert [a["resourceDisplayName"] for a in state.app_role_assignments(leaver)] == ["Contoso ERP", "Workday"]
     assert [a["resourceDisplayName"] for a in state.app_role_assignments(state.id_of("group", "All Staff"))] == ["Contoso Intranet"]
     licenses = state.licenses(leaver)
-    assert licenses[state.sku_id("ENTERPRISEPACK")] == {"disabledPlans": [state.id_of("servicePlan", "YAMMER_ENTERPRISE")],
-                                                          "assignedBy": [None]}
+    yammer = state.id_of("servicePlan", "YAMMER_ENTERPRISE")
+    assert licenses[state.sku_id("ENTERPRISEPACK")] == {"disabledPlans": [yammer], "assignedBy": [None]}
     assert licenses[state.sku_id("EMS")]["assignedBy"] == [state.id_of("group", "All Staff")]
     assert state.account_enabled(leaver) is True and state.holds_privileged_role(leaver)
 

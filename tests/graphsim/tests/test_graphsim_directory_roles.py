@@ -140,8 +140,8 @@ def test_assignment_schedules_hold_permanent_and_time_bound_active_assignments(s
     assert ends[HELPDESK_ADMINISTRATOR] == ("Assigned", {"type": "noExpiration", "endDateTime": None, "duration": None})
     assert ends[GROUPS_ADMINISTRATOR][1]["endDateTime"] == "2030-06-30T00:00:00Z"
     instances = api.get(f"{ROLES}/roleAssignmentScheduleInstances", params={"$filter": f"principalId eq '{leaver}'"}).json()["value"]
-    assert {i["roleDefinitionId"]: i["endDateTime"] for i in instances} == {HELPDESK_ADMINISTRATOR: None,
-                                                                             GROUPS_ADMINISTRATOR: "2030-06-30T00:00:00Z"}
+    ends = {i["roleDefinitionId"]: i["endDateTime"] for i in instances}
+    assert ends == {HELPDESK_ADMINISTRATOR: None, GROUPS_ADMINISTRATOR: "2030-06-30T00:00:00Z"}
     by_id = api.get(f"{ROLES}/roleAssignmentSchedules/{instances[0]['roleAssignmentScheduleId']}")
     assert by_id.status_code == 200 and by_id.json()["principalId"] == leaver
 
