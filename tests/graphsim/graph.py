@@ -83,7 +83,8 @@ DELETE_OBJECT = {
 
 USER_DEFAULT_SELECT = ("businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone", "officeLocation",
                        "preferredLanguage", "surname", "userPrincipalName", "id")
-USER_PROPERTIES = USER_DEFAULT_SELECT + ("userType", "accountEnabled", "department")
+USER_PROPERTIES = USER_DEFAULT_SELECT + ("userType", "accountEnabled", "department", "usageLocation", "onPremisesSyncEnabled",
+                                         "signInSessionsValidFromDateTime", "assignedLicenses", "licenseAssignmentStates")
 GROUP_PROPERTIES = ("id", "displayName", "description", "groupTypes", "membershipRule", "membershipRuleProcessingState",
                     "mailEnabled", "securityEnabled", "mail", "mailNickname", "onPremisesSyncEnabled", "isAssignableToRole",
                     "resourceProvisioningOptions", "visibility")
@@ -93,7 +94,7 @@ AU_PROPERTIES = ("id", "displayName", "description", "membershipType", "membersh
 ROLE_PROPERTIES = ("id", "displayName", "description", "roleTemplateId")
 # servicePrincipal's properties in the CSDL (msgraph-metadata schemas/v1.0-Prod.csdl) that a member list shows.
 SERVICE_PRINCIPAL_PROPERTIES = ("id", "displayName", "appId", "appDisplayName", "servicePrincipalType", "accountEnabled")
-TYPE_PROPERTIES = {"user": USER_PROPERTIES, "group": GROUP_BETA_PROPERTIES, "administrativeUnit": AU_PROPERTIES,
+TYPE_PROPERTIES = {"user": USER_PROPERTIES, "group": GROUP_BETA_PROPERTIES + ("assignedLicenses",), "administrativeUnit": AU_PROPERTIES,
                    "directoryRole": ROLE_PROPERTIES, "servicePrincipal": SERVICE_PRINCIPAL_PROPERTIES}
 JOINED_TEAM_PROPERTIES = ("id", "displayName", "description")
 # includes/limited-info.md: in a directoryObject collection, an object of a type the app may not read comes back
@@ -314,6 +315,11 @@ class Graph:
                 ("DELETE", prefix + ("{id}", "members", "{member}", "$ref"), self.remove_member, "administrativeUnit", versions),
                 ("DELETE", prefix + ("{id}", "members", "{member}"), self.delete_member_object, "administrativeUnit", versions),
             ]
+        from . import accounts, apps, directory_roles, licenses, owners  # they build on this module: imported late
+        self.owners = owners.Owners(self)
+        for resource in (self.owners, directory_roles.DirectoryRoles(self), apps.Apps(self), accounts.Accounts(self),
+                         licenses.Licenses(self)):
+            routes += resource.routes()
         return [route if len(route) == 5 else route + (VERSIONS,) for route in routes]
 
     def _route(self, ctx: Context, segments: list) -> Reply:
@@ -375,6 +381,8 @@ class Graph:
         body = {"@odata.type": f"#microsoft.graph.{kind}"} if typed else {}
         for name in names:
             body[name] = record.get(name)
+        if kind == "group" and "$expand" in ctx.query:
+            body.update(self.owners.expand_group(ctx, record))
         return body
 
     def _select(self, ctx: Context, kinds) -> list | None:

@@ -63,6 +63,26 @@ class GraphApi:
         return items
 
 
+def api_with_roles(sim, roles, version="v1.0") -> GraphApi:
+    """An API client of an app holding exactly ``roles`` (the tenant's "No Permissions" app, re-granted)."""
+    app = sim.state.id_of("app", "No Permissions")
+    sim.set_app_roles(app, roles)
+    return GraphApi(sim, token=sim.issue_token(client_id=app), version=version)
+
+
+def batch_answers(api, *requests):
+    """POST one $batch of ``(method, url[, body])`` items; returns the answers by id ("1", "2", ... in order)."""
+    items = []
+    for number, (method, url, *body) in enumerate(requests, start=1):
+        item = {"id": str(number), "method": method, "url": url}
+        if body:
+            item.update(body=body[0], headers={"Content-Type": "application/json"})
+        items.append(item)
+    answer = api.post("/$batch", json={"requests": items})
+    assert answer.status_code == 200, answer.text
+    return {item["id"]: item for item in answer.json()["responses"]}
+
+
 @pytest.fixture
 def sim(graphsim_session):
     """The session's simulator, reset for this test (cheaper than a server per test)."""

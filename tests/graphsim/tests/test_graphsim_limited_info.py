@@ -1,13 +1,7 @@
 """includes/limited-info.md: objects of a type the app may not read come back with only @odata.type and id."""
-from .conftest import GraphApi
+from .conftest import api_with_roles as app_with
 
 LEAVER = "leaver@contoso.com"
-
-
-def app_with(sim, roles):
-    app = sim.state.id_of("app", "No Permissions")
-    sim.set_app_roles(app, roles)
-    return GraphApi(sim, token=sim.issue_token(client_id=app))
 
 
 def test_groups_and_units_without_their_read_permission_are_ids_only(sim):
