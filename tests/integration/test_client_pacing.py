@@ -24,8 +24,8 @@ import budget_load  # noqa: E402
 
 # 200 writes a second after a first bucket of 150 (Graph's 3,000 per 2 min 30 s, x0.05, 200 times faster).
 SMALL_BUDGET = {"time_scale": 200, "quota_scale": 0.05}
-# A 1.0 client, retrying each item on its own Retry-After, sent 5,851 429s for 2,000 writes at this budget
-# and gave up on 437 of them (measured while building the pacing, docs/reliability.md). Paced, a handful.
+# At this budget a 1.0 client (each worker retrying its own items after their Retry-After) met 2,085 429s for
+# 1,000 writes and gave up on 113 of them; paced, about 50 and none (docs/reliability.md, "Pacing").
 SINGLE_CLIENT_429_SHARE = 0.25
 SHARED_BUDGET_429_SHARE = 0.5
 
