@@ -29,7 +29,7 @@ import time
 if __name__ == "__main__":
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import conftest  # noqa: E402,F401  (the collection's import path)
+import conftest  # noqa: E402,F401  # pylint: disable=unused-import  # the collection's import path
 from graphsim import generate  # noqa: E402
 
 from ansible_collections.entra.membership.plugins.module_utils._connection_options import connection_settings  # noqa: E402

@@ -201,7 +201,7 @@ class ThrottlingBudget:
 
     def __init__(self, sim, time_scale: float = 1.0, quota_scale: float = 1.0, tenant_size: str | None = None,
                  retry_after_step: float = 1.0, limits=None):
-        if not time_scale > 0 or not quota_scale > 0 or not retry_after_step > 0:
+        if min(time_scale, quota_scale, retry_after_step) <= 0:
             raise ValueError(f"time_scale, quota_scale and retry_after_step must be positive, got {time_scale!r}, {quota_scale!r}, {retry_after_step!r}")
         size = tenant_size or size_of_tenant(len(sim.state.users))
         if size not in RESOURCE_UNITS_PER_10_SECONDS:
