@@ -94,15 +94,16 @@ def test_the_module_removes_hundreds_under_the_budget_and_reports_the_waits(grap
 @pytest.mark.slow
 @pytest.mark.parametrize("processes", [1, 4])
 def test_five_thousand_writes_one_or_four_processes_with_the_documented_quotas_time_scaled(processes):
-    """The documented quotas (3,000 writes per 2 min 30 s per app and tenant), 20 times faster: 400 writes a second."""
-    with GraphSimulator(tenant=budget_load.budget_tenant(5_000), budget={"time_scale": 20}) as sim:
+    """The documented quotas (3,000 writes per 2 min 30 s per app and tenant), 10 times faster: 200 writes a second
+    once the first 3,000 are in, slower than one client alone can write."""
+    with GraphSimulator(tenant=budget_load.budget_tenant(5_000), budget={"time_scale": 10}) as sim:
         paths = budget_load.removal_paths(sim, 5_000)
         if processes == 1:
             runs = [budget_load.run_client(sim.module_auth(), paths)]
         else:
             runs = budget_load.run_processes(sim, budget_load.split(paths, processes))
         assert_every_write_done_once(sim, paths, runs)
-        assert sim.budget.stats()["throttled"] <= SHARED_BUDGET_429_SHARE * 5_000
+        assert 0 < sim.budget.stats()["throttled"] <= SHARED_BUDGET_429_SHARE * 5_000
 
 
 @pytest.mark.slow
