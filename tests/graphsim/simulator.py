@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import yaml
 
+from . import budget as throttling_budget
 from . import certs
 from .batch import Batch
 from .graph import DEFAULT_LENIENT, VERSIONS, Graph, GraphError, check_lenient
@@ -74,7 +75,8 @@ class GraphSimulator:
 
     def __init__(self, tenant=None, page_size: int = 100, port: int = 0, host: str = "127.0.0.1", seed: int = 0,
                  token_lifetime: float = 3600, token_format: str = "jwt", latency: float = 0.0,
-                 consistency_lag: int = 0, replication_lag: bool = False, graph_hosts=(), lenient=DEFAULT_LENIENT):
+                 consistency_lag: int = 0, replication_lag: bool = False, graph_hosts=(), lenient=DEFAULT_LENIENT,
+                 budget=None):
         if token_format not in ("jwt", "opaque"):
             raise ValueError(f"token_format must be 'jwt' or 'opaque', got {token_format!r}")
         self._spec = load_tenant(tenant)
@@ -97,6 +99,8 @@ class GraphSimulator:
         self.state = TenantState(self._spec)
         self.state.consistency_lag = consistency_lag
         self.batch = Batch(self)
+        self._budget_setting = budget
+        self.budget = throttling_budget.build(self, budget)
 
     def _apply_defaults(self) -> None:
         for name, value in self._defaults.items():
@@ -148,7 +152,12 @@ class GraphSimulator:
         self.faults.clear()
         self.clock.offset = 0.0
         self.batch.reseed(self.seed)
+        self.budget = throttling_budget.build(self, self._budget_setting)
         self._write_federated_token()
+
+    def set_budget(self, setting) -> None:
+        """Turn the throttling budget on (True, or a dict of ``ThrottlingBudget`` keywords) or off (None) until ``reset()``."""
+        self.budget = throttling_budget.build(self, setting)
 
     # ------------------------------------------------------------------ credentials
     @property
@@ -296,6 +305,8 @@ class GraphSimulator:
         elif rule is not None and rule.kind == "html":
             reply = Reply(502, PROXY_ERROR_PAGE, {"Content-Type": "text/html; charset=utf-8"})
             entry.fault = "html"
+        elif (admission := self.budget.admit(call) if self.budget is not None else None) and admission.reply is not None:
+            reply = admission.reply  # over the throttling budget: refused before anything is carried out
         else:
             if rule is not None and rule.kind == "slow":
                 time.sleep(rule.delay)
@@ -306,6 +317,8 @@ class GraphSimulator:
                 reply.status = rule.status
                 if rule.retry_after is not None:
                     reply.headers["Retry-After"] = str(rule.retry_after)
+            if admission is not None:
+                reply.headers.update(admission.headers)
             if rule is not None:
                 entry.fault = rule.kind  # truncate: carried out, answer cut short
         reply.fault = entry.fault if entry.fault in ("reset", "truncate") else None
