@@ -49,6 +49,17 @@ BACKOFF_BASE = 1.0
 BACKOFF_CAP = 60.0
 _QUERY_SAFE = "$,'()/:@!*"           # OData's own punctuation stays readable; spaces, '#', '&', '+', '=' are encoded
 _KEY_SAFE = "@'!$&()*+,;=-._~:"      # inside users('...'): '#', '%', '/', '?' and spaces are encoded
+# Pacing (docs/reliability.md, "Pacing"): after a throttling event the send rate drops to PACE_RATE_DECREASE x
+# the rate Graph accepted since the previous one, then grows back along CUBIC's curve (RFC 9438: constants
+# C = 0.4 and beta = 0.7, as in AWS SDKs' adaptive retry mode): quickly at first, flat near that rate, then
+# faster and faster, so that a share freed by another process is taken up within seconds.
+PACE_RATE_DECREASE = 0.7
+PACE_CUBIC_C = 0.4                   # requests per second per second cubed
+PACE_MIN_RATE = 1.0                  # requests ($batch items counted one by one) per second
+# includes/throttling-identity-and-access.md: "x-ms-throttle-limit-percentage - Returned only when the application
+# consumed more than 0.8 of its limit". Once Graph has sent it, answers without it mean room to spare: the rate doubles.
+LIMIT_PERCENTAGE_HEADER = 'x-ms-throttle-limit-percentage'
+PACE_SLOT_POLL = 1.0                 # seconds; a worker waiting for a free slot looks again at least this often
 
 
 def parse_retry_after(value, now=None):
@@ -69,6 +80,11 @@ def parse_retry_after(value, now=None):
     if math.isnan(seconds):
         return None
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
+def retry_after_of(headers):
+    """Seconds an answer's Retry-After header asks for; None without a usable one."""
+    return parse_retry_after(header_value(headers, 'retry-after'))
 
 
 def backoff_delay(attempt, rng=random):
@@ -186,6 +202,164 @@ def build_session(settings, warn=None):
     return _GraphSession(settings.verify, settings.timeout, pool_size=max(10, settings.max_concurrency + 2))
 
 
+@dataclass
+class PacerTicket:
+    """What the pacer needs back when the answer comes: the throttling epoch the request was sent in, its weight, when."""
+
+    epoch: int
+    weight: int
+    sent_at: float
+
+
+class Pacer:
+    """How fast one GraphClient sends; every worker of the client (one module run: one process) goes through it.
+
+    Graph's identity and access budget is a token bucket per app and tenant (about 20 writes a second,
+    docs/reliability.md, "Pacing"); a client that only retries keeps hitting the empty bucket. Three
+    controls, all driven by Graph's answers:
+
+    - a shared pause: a 429's Retry-After holds every worker until it has passed, not only the one it came to;
+    - the requests in flight (a ``$batch`` counts once), between 1 and ``max_concurrency``: halved on a throttling
+      event, one more after as many answers without a 429 (to requests sent since) as are allowed in flight;
+    - the send rate, in requests a second with ``$batch`` items counted one by one: none until Graph throttles,
+      then PACE_RATE_DECREASE x the rate Graph accepted since the previous event (time without any request
+      out is left out, a pause is not), growing back along CUBIC's curve; doubled when Graph, having said the
+      app was near its limit (``x-ms-throttle-limit-percentage``), stops saying so.
+
+    A throttling event is a 429 on a request sent after the last slowdown: answers to requests that were
+    already out say nothing new. Several processes sharing one app and tenant (forks, AWX job slices on
+    other nodes) each slow down on their own 429s and so share the budget between them.
+    """
+
+    def __init__(self, max_concurrency, clock=time.monotonic):
+        self.max_concurrency = max_concurrency
+        self.concurrency = max_concurrency
+        self.events = 0                  # throttling events: slowdowns
+        self.held = 0                    # requests that found the client paused by a Retry-After (that came to another request)
+        self._clock = clock
+        self._changed = threading.Condition()
+        self._in_flight = 0
+        self._waiting = 0
+        self._answers_without_429 = 0
+        self._epoch = 0
+        self._paused_until = 0.0
+        self._rate_peak = None           # requests a second Graph accepted before the last event; None: no rate limit yet
+        self._rate_since = 0.0
+        self._allowance = float(BATCH_LIMIT)  # requests that may start at once, refilled at the rate, at most BATCH_LIMIT
+        self._allowance_at = 0.0
+        self._accepted = 0
+        self._measured_from = None
+        self._idle_since = None
+        self._limit_reported = False
+        self._doubled_at = 0.0
+
+    def _plateau(self, peak):
+        """Seconds CUBIC takes from a slowdown back to ``peak``."""
+        return (peak * (1 - PACE_RATE_DECREASE) / PACE_CUBIC_C) ** (1 / 3.0)
+
+    def rate(self, now=None):
+        """The send rate allowed now (requests a second), None while Graph has not throttled."""
+        if self._rate_peak is None:
+            return None
+        now = self._clock() if now is None else now
+        since = max(0.0, now - self._rate_since)
+        return max(PACE_MIN_RATE, self._rate_peak + PACE_CUBIC_C * (since - self._plateau(self._rate_peak)) ** 3)
+
+    def snapshot(self):
+        """The pacer's state, for tests and benchmarks."""
+        with self._changed:
+            return {'concurrency': self.concurrency, 'rate': self.rate(), 'events': self.events, 'held': self.held,
+                    'paused_for': max(0.0, self._paused_until - self._clock())}
+
+    def delay(self, weight, now):
+        """Seconds before a request of ``weight`` may start: 0.0 now, None once a request in flight has come back."""
+        if now < self._paused_until:
+            return self._paused_until - now
+        if self._in_flight >= self.concurrency:
+            return None
+        rate = self.rate(now)
+        if rate is None:
+            return 0.0
+        need = min(weight, BATCH_LIMIT)
+        allowance = min(float(BATCH_LIMIT), self._allowance + (now - self._allowance_at) * rate)
+        return 0.0 if allowance >= need else (need - allowance) / rate
+
+    def acquire(self, weight):
+        """Wait for the turn of a request of ``weight``; returns its ticket and the seconds slept for throttling."""
+        slept = 0.0
+        with self._changed:
+            now = self._clock()
+            if self._measured_from is None:
+                self._measured_from = now
+            if self._idle_since is not None:
+                # Time with nothing to send says nothing about Graph's rate; a pause does.
+                self._measured_from += max(0.0, now - max(self._idle_since, self._paused_until))
+                self._idle_since = None
+            self._waiting += 1
+            if now < self._paused_until:
+                self.held += 1
+            try:
+                while True:
+                    wait = self.delay(weight, now)
+                    if wait == 0.0:
+                        break
+                    self._changed.wait(PACE_SLOT_POLL if wait is None else wait)
+                    later = self._clock()
+                    if wait is not None:
+                        slept += later - now
+                    now = later
+            finally:
+                self._waiting -= 1
+            rate = self.rate(now)
+            if rate is not None:
+                self._allowance = min(float(BATCH_LIMIT), self._allowance + (now - self._allowance_at) * rate) - min(weight, BATCH_LIMIT)
+                self._allowance_at = now
+            self._in_flight += 1
+            return PacerTicket(self._epoch, weight, now), slept
+
+    def settle(self, ticket, accepted, throttled, retry_after, near_limit=None):
+        """The answer to ``ticket``: ``accepted`` and ``throttled`` (429) requests of its weight, the longest Retry-After,
+        whether Graph said the app was near its limit (None: nothing said either way)."""
+        with self._changed:
+            now = self._clock()
+            self._in_flight -= 1
+            self._accepted += accepted
+            if throttled:
+                self._answers_without_429 = 0
+                if retry_after:
+                    self._paused_until = max(self._paused_until, now + retry_after)
+                if ticket.epoch == self._epoch:
+                    self._slow_down(now)
+            elif accepted and ticket.epoch == self._epoch:
+                self._answers_without_429 += 1
+                if self._answers_without_429 >= self.concurrency and self.concurrency < self.max_concurrency:
+                    self.concurrency += 1
+                    self._answers_without_429 = 0
+                if near_limit is False and self._limit_reported and ticket.sent_at > self._doubled_at and self._rate_peak is not None:
+                    # Sent after the last doubling, answered with room to spare: double again.
+                    self._rate_peak = 2 * self.rate(now)
+                    self._rate_since = now - self._plateau(self._rate_peak)
+                    self._doubled_at = now
+            self._limit_reported = self._limit_reported or bool(near_limit)
+            if not self._in_flight and not self._waiting:
+                self._idle_since = now
+            self._changed.notify_all()
+
+    def _slow_down(self, now):
+        self._epoch += 1
+        self.events += 1
+        self.concurrency = max(1, self.concurrency // 2)
+        elapsed = now - self._measured_from
+        estimate = self._accepted / elapsed if self._accepted and elapsed > 0 else self.rate(now)
+        if estimate:
+            self._rate_peak = estimate
+            self._rate_since = now
+            self._allowance = min(self._allowance, 0.0)
+            self._allowance_at = now
+        self._accepted = 0
+        self._measured_from = now
+
+
 class GraphClient:
     """Graph requests for one module run. See docs/dev/architecture.md for the contract."""
 
@@ -195,6 +369,7 @@ class GraphClient:
         self.graph_url = settings.endpoints.graph_url
         self.max_retries = settings.max_retries
         self.max_concurrency = settings.max_concurrency
+        self.pacer = Pacer(settings.max_concurrency)
         self.stats = {'requests': 0, 'batches': 0, 'retries': 0, 'throttled': 0, 'waited_seconds': 0.0}
         self._auth = authenticator
         self._session = session
@@ -300,8 +475,23 @@ class GraphClient:
             return response, True
         return response, response.status in RETRY_STATUSES
 
+    def _throttling(self, response, weight, is_batch):
+        """What the pacer learns from an answer, among its ``weight`` requests: ``(accepted, throttled, longest Retry-After,
+        near_limit)``, the last None when nothing was accepted, else whether any said the app was near its limit."""
+        answers = self._batch_answers(response) if is_batch else None
+        replies = [self._item_response(item, response) for item in answers.values()] if answers is not None else [response] * weight
+        throttled = [reply for reply in replies if reply.status == 429]
+        waits = [wait for wait in (retry_after_of(reply.headers) for reply in throttled) if wait is not None]
+        answered = [reply for reply in replies if reply.status is not None and reply.status not in RETRY_STATUSES]
+        near_limit = any(header_value(reply.headers, LIMIT_PERCENTAGE_HEADER) for reply in answered) if answered else None
+        return len(answered), len(throttled), max(waits, default=None), near_limit
+
     def request(self, method, path, body=None, params=None, headers=None):
         """Send one request with retries; never raises on an HTTP status (auth failures raise EntraAuthError)."""
+        return self._request(method, path, body, params, headers)
+
+    def _request(self, method, path, body=None, params=None, headers=None, batch_items=0):
+        """``request()``; ``batch_items``: how many ``$batch`` items the body carries, each paced and judged on its own."""
         try:
             url = self._absolute(path, params)
         except GraphError as exc:
@@ -311,7 +501,10 @@ class GraphClient:
         answer_lost = False
         while True:
             token = self._auth.token()
+            ticket, slept = self.pacer.acquire(batch_items or 1)
+            self._count(waited_seconds=slept)
             response, retryable = self._send(method.upper(), url, body, headers, token)
+            self.pacer.settle(ticket, *self._throttling(response, batch_items or 1, batch_items > 0))
             response.replayed = answer_lost
             if response.status == 401 and not refreshed:
                 # An expired or revoked token: one fresh token, one more try, whatever the error code.
@@ -323,7 +516,7 @@ class GraphClient:
             answer_lost = answer_lost or response.status in _ANSWER_MAY_BE_LOST or (response.error is not None and response.error.code == 'IncompleteResponse')
             attempt += 1
             throttled = response.status in RETRY_STATUSES
-            delay = parse_retry_after(header_value(response.headers, 'retry-after')) if throttled else None
+            delay = retry_after_of(response.headers) if throttled else None
             self._count(retries=1, throttled=1 if throttled else 0)
             self._wait(backoff_delay(attempt) if delay is None else delay)
 
@@ -381,7 +574,7 @@ class GraphClient:
         while pending:
             payload = {'requests': [self._batch_item(index, graph_requests[index]) for index in pending]}
             sent_with = self._auth.token()
-            outer = self.request('POST', '/$batch', body=payload)
+            outer = self._request('POST', '/$batch', body=payload, batch_items=len(pending))
             self._count(batches=1)
             if outer.replayed:
                 replayed.update(pending)
@@ -406,7 +599,7 @@ class GraphClient:
                 elif response.status in RETRY_STATUSES and item_attempts[index] < self.max_retries:
                     item_attempts[index] += 1
                     throttled.append(index)
-                    waits.append(parse_retry_after(header_value(response.headers, 'retry-after')))
+                    waits.append(retry_after_of(response.headers))
                 else:
                     done[index] = response
             replayed.update(missing)

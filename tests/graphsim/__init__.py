@@ -6,7 +6,7 @@
 
 See docs/simulator.md.
 """
-from .simulator import DEMO_TENANT, GraphSimulator, load_tenant
+from .simulator import DEMO_TENANT, EDGE_TENANT, GraphSimulator, load_tenant
 from .state import stable_id
 
-__all__ = ["DEMO_TENANT", "GraphSimulator", "load_tenant", "stable_id"]
+__all__ = ["DEMO_TENANT", "EDGE_TENANT", "GraphSimulator", "load_tenant", "stable_id"]

@@ -16,6 +16,7 @@ import signal
 import sys
 import threading
 
+from .graph import DEFAULT_LENIENT, check_lenient
 from .simulator import DEMO_TENANT, GraphSimulator
 
 
@@ -31,7 +32,17 @@ def _parse(argv):
     parser.add_argument("--env-file", help="write NAME=value lines for ENTRA_*/AZURE_* variables here")
     parser.add_argument("--state-file", help="on exit, write the final memberships and the request log (JSON) here")
     parser.add_argument("--verbose", action="store_true", help="print every request to stderr")
+    parser.add_argument("--lenient", type=_leniencies, default=DEFAULT_LENIENT,
+                        help=f"comma-separated documented behaviours to relax (default: {','.join(sorted(DEFAULT_LENIENT))}); "
+                             f"'' serves Graph as documented (docs/simulator.md, \"Leniencies\")")
     return parser.parse_args(argv)
+
+
+def _leniencies(text: str) -> frozenset:
+    try:
+        return check_lenient(name.strip() for name in text.split(",") if name.strip())
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _write_atomically(path: str, text: str) -> None:
@@ -45,7 +56,7 @@ def _write_atomically(path: str, text: str) -> None:
 def main(argv=None) -> int:
     args = _parse(argv)
     sim = GraphSimulator(tenant=args.tenant, port=args.port, host=args.host, page_size=args.page_size,
-                         token_lifetime=args.token_lifetime, latency=args.latency, seed=args.seed)
+                         token_lifetime=args.token_lifetime, latency=args.latency, seed=args.seed, lenient=args.lenient)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_signal: stop.set())

@@ -114,5 +114,5 @@ class Batch:
         )
         reply = self.sim.dispatch(item, batch_id=step["id"], refusal=refusal)
         item_headers = {k: v for k, v in reply.headers.items()
-                        if k.lower() in ("retry-after", "location", "content-type", "www-authenticate")}
+                        if k.lower() in ("retry-after", "location", "content-type", "www-authenticate") or k.lower().startswith("x-ms-")}
         return self._item(step["id"], reply.status, reply.body if not isinstance(reply.body, bytes) else None, item_headers)

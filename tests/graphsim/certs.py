@@ -13,6 +13,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import threading
 
 import trustme
 from cryptography import x509
@@ -42,11 +43,23 @@ def tls_material() -> tuple:
     return ca_path, server_path
 
 
+_KEY_LOCK = threading.Lock()
+
+
 @functools.lru_cache(maxsize=None)
-def rsa_key(name: str) -> rsa.RSAPrivateKey:
-    """One RSA key per purpose and process (``name`` says which)."""
+def _new_rsa_key(name: str) -> rsa.RSAPrivateKey:
     del name  # only the cache key
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def rsa_key(name: str) -> rsa.RSAPrivateKey:
+    """One RSA key per purpose and process (``name`` says which).
+
+    Locked: two token requests arriving together at a fresh simulator would otherwise each make a
+    signing key, and the tokens signed with the one the cache did not keep would never validate.
+    """
+    with _KEY_LOCK:
+        return _new_rsa_key(name)
 
 
 def private_pem(key) -> bytes:

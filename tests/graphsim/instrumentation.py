@@ -8,7 +8,7 @@ import threading
 import time
 
 WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
-FAULT_KINDS = (429, 503, 504, "reset", "truncate", "html", "slow", "expire_token")
+FAULT_KINDS = (429, 503, 504, "reset", "truncate", "html", "slow", "expire_token", "batch_status")
 # Faults that make sense for one item of a $batch answer (a socket cannot be cut per item).
 BATCH_ITEM_FAULTS = (429, 503, 504)
 
@@ -34,6 +34,7 @@ class LogEntry:
     bind_hosts: list = dataclasses.field(default_factory=list)
     batch_id: str | None = None  # the item id inside its $batch
     fault: object = None  # the injected fault kind, if one answered instead of the simulator
+    applied: bool = False  # an ``applied`` fault: the request was carried out, then the fault answered
     headers: dict = dataclasses.field(default_factory=dict)  # request headers, minus Authorization
 
     @property
@@ -119,6 +120,8 @@ class FaultRule:
     delay: float = 0.0
     after: int = 0
     seen: int = 0
+    applied: bool = False
+    status: int = 424
 
 
 class Faults:
@@ -136,19 +139,31 @@ class Faults:
     ``"expire_token"`` (the simulator's clock jumps past the lifetime of every token issued so far,
     then the request is handled: Graph answers 401 as it does when a token expires mid-run).
     ``after=N``: the first N matching requests pass untouched (a fault in the middle of a run).
+
+    ``applied=True`` (429, 503, 504): the request IS carried out, then answered with the fault, as Graph may do
+    (Microsoft Q&A 5529013: a Teams removal in a ``$batch`` answered 429, and the user was removed); inside a
+    ``$batch`` too. ``"batch_status"`` matches only ``$batch`` envelopes: every item is run and answered as usual,
+    then the envelope's own HTTP status becomes ``status`` (default 424, with ``Retry-After`` when given) while its
+    body still carries the ``responses`` (https://learn.microsoft.com/graph/throttling#throttling-and-batching).
     """
 
     def __init__(self):
         self._rules = []
         self._lock = threading.Lock()
 
-    def add(self, kind, rate=1.0, path_re=None, retry_after=None, seed=0, method=None, limit=None, delay=0.0, after=0) -> FaultRule:
+    def add(self, kind, rate=1.0, path_re=None, retry_after=None, seed=0, method=None, limit=None, delay=0.0, after=0,
+            applied=False, status=424) -> FaultRule:
         if kind not in FAULT_KINDS:
             raise ValueError(f"fault kind must be one of {FAULT_KINDS}, got {kind!r}")
         if not 0 <= rate <= 1:
             raise ValueError(f"rate must be between 0 and 1, got {rate!r}")
+        if applied and kind not in BATCH_ITEM_FAULTS:
+            raise ValueError(f"applied=True is for the status faults {BATCH_ITEM_FAULTS}, got {kind!r}")
+        if not (isinstance(status, int) and 300 <= status <= 599):
+            raise ValueError(f"status must be an HTTP error status (300..599), got {status!r}")
         rule = FaultRule(kind, rate, re.compile(path_re) if path_re else None, retry_after,
-                         random.Random(seed), method.upper() if method else None, limit, delay=delay, after=after)
+                         random.Random(seed), method.upper() if method else None, limit, delay=delay, after=after,
+                         applied=applied, status=status)
         with self._lock:
             self._rules.append(rule)
         return rule
@@ -165,6 +180,8 @@ class Faults:
         with self._lock:
             for rule in self._rules:
                 if in_batch and rule.kind not in BATCH_ITEM_FAULTS:
+                    continue
+                if rule.kind == "batch_status" and not path.rstrip("/").endswith("/$batch"):
                     continue
                 if rule.path_re is not None and not rule.path_re.search(path):
                     continue

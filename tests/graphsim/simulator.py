@@ -14,9 +14,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import yaml
 
+from . import budget as throttling_budget
 from . import certs
 from .batch import Batch
-from .graph import VERSIONS, Graph, GraphError
+from .graph import DEFAULT_LENIENT, VERSIONS, Graph, GraphError, check_lenient
 from .identity import Identity
 from .instrumentation import Clock, Faults, LogEntry, RequestLog
 from .protocol import Call, Headers, Reply
@@ -24,6 +25,7 @@ from .state import TenantState
 
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 DEMO_TENANT = os.path.join(PACKAGE_DIR, "tenants", "demo.yml")
+EDGE_TENANT = os.path.join(PACKAGE_DIR, "tenants", "edge.yml")  # documented edge cases the demo tenant leaves out
 JSON_TYPE = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
 FAULT_ERRORS = {
     429: ("TooManyRequests", "Too many requests. Please retry after the time given in the Retry-After header."),
@@ -73,12 +75,14 @@ class GraphSimulator:
 
     def __init__(self, tenant=None, page_size: int = 100, port: int = 0, host: str = "127.0.0.1", seed: int = 0,
                  token_lifetime: float = 3600, token_format: str = "jwt", latency: float = 0.0,
-                 consistency_lag: int = 0, replication_lag: bool = False, graph_hosts=()):
+                 consistency_lag: int = 0, replication_lag: bool = False, graph_hosts=(), lenient=DEFAULT_LENIENT,
+                 budget=None):
         if token_format not in ("jwt", "opaque"):
             raise ValueError(f"token_format must be 'jwt' or 'opaque', got {token_format!r}")
         self._spec = load_tenant(tenant)
         self._defaults = dict(page_size=page_size, token_lifetime=token_lifetime, token_format=token_format,
-                              latency=latency, consistency_lag=consistency_lag, replication_lag=replication_lag, seed=seed)
+                              latency=latency, consistency_lag=consistency_lag, replication_lag=replication_lag, seed=seed,
+                              lenient=check_lenient(lenient))
         self._host, self._port = host, port
         self.graph_hosts = tuple(graph_hosts)
         self.log = RequestLog()
@@ -95,10 +99,21 @@ class GraphSimulator:
         self.state = TenantState(self._spec)
         self.state.consistency_lag = consistency_lag
         self.batch = Batch(self)
+        self._budget_setting = budget
+        self.budget = throttling_budget.build(self, budget)
 
     def _apply_defaults(self) -> None:
         for name, value in self._defaults.items():
             setattr(self, name, value)
+
+    @property
+    def lenient(self) -> frozenset:
+        """The documented behaviours this simulator relaxes (names of ``graph.LENIENCIES``); empty: Graph as documented."""
+        return self._lenient
+
+    @lenient.setter
+    def lenient(self, names) -> None:
+        self._lenient = check_lenient(names)
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> "GraphSimulator":
@@ -137,7 +152,12 @@ class GraphSimulator:
         self.faults.clear()
         self.clock.offset = 0.0
         self.batch.reseed(self.seed)
+        self.budget = throttling_budget.build(self, self._budget_setting)
         self._write_federated_token()
+
+    def set_budget(self, setting) -> None:
+        """Turn the throttling budget on (True, or a dict of ``ThrottlingBudget`` keywords) or off (None) until ``reset()``."""
+        self.budget = throttling_budget.build(self, setting)
 
     # ------------------------------------------------------------------ credentials
     @property
@@ -203,6 +223,12 @@ class GraphSimulator:
         """Grant exactly ``roles`` to the app; tokens issued from now on carry them (earlier tokens keep theirs, as in Entra)."""
         self.state.apps[client_id]["roles"] = list(roles)
 
+    def set_app_scoped_administrative_units(self, client_id: str, units) -> None:
+        """Give the app a Microsoft Entra role scoped to exactly these administrative units (ids or names): the only
+        way an app may change objects in a restricted management unit (admin-units-restricted-management.md)."""
+        self.state.apps[client_id]["scoped_administrative_units"] = [
+            unit if unit in self.state.aus else self.state.id_of("administrativeUnit", unit) for unit in units]
+
     def issue_federated_assertion(self, subject: str | None = None, issuer: str | None = None, audience: str | None = None,
                                   lifetime: float = 3600, path: str | None = None, client_id: str | None = None) -> str:
         """Write an external IdP's token (what Kubernetes/GitHub put in AZURE_FEDERATED_TOKEN_FILE); returns the path.
@@ -266,6 +292,9 @@ class GraphSimulator:
         if refusal is not None:
             reply = self.graph.error_reply(refusal, call)
         elif rule is not None and rule.kind in FAULT_ERRORS:
+            if rule.applied:
+                self._answer(call)  # carried out; only the answer is the fault
+                entry.applied = True
             code, message = FAULT_ERRORS[rule.kind]
             headers = {} if rule.retry_after is None else {"Retry-After": str(rule.retry_after)}
             reply = self.graph.error_reply(GraphError(rule.kind, code, message, headers), call)
@@ -276,12 +305,20 @@ class GraphSimulator:
         elif rule is not None and rule.kind == "html":
             reply = Reply(502, PROXY_ERROR_PAGE, {"Content-Type": "text/html; charset=utf-8"})
             entry.fault = "html"
+        elif (admission := self.budget.admit(call) if self.budget is not None else None) and admission.reply is not None:
+            reply = admission.reply  # over the throttling budget: refused before anything is carried out
         else:
             if rule is not None and rule.kind == "slow":
                 time.sleep(rule.delay)
             elif rule is not None and rule.kind == "expire_token":
                 self.clock.advance(self.token_lifetime + 1)
             reply = self._answer(call)
+            if rule is not None and rule.kind == "batch_status" and 200 <= reply.status < 300:
+                reply.status = rule.status
+                if rule.retry_after is not None:
+                    reply.headers["Retry-After"] = str(rule.retry_after)
+            if admission is not None:
+                reply.headers.update(admission.headers)
             if rule is not None:
                 entry.fault = rule.kind  # truncate: carried out, answer cut short
         reply.fault = entry.fault if entry.fault in ("reset", "truncate") else None

@@ -63,6 +63,26 @@ class GraphApi:
         return items
 
 
+def api_with_roles(sim, roles, version="v1.0") -> GraphApi:
+    """An API client of an app holding exactly ``roles`` (the tenant's "No Permissions" app, re-granted)."""
+    app = sim.state.id_of("app", "No Permissions")
+    sim.set_app_roles(app, roles)
+    return GraphApi(sim, token=sim.issue_token(client_id=app), version=version)
+
+
+def batch_answers(api, *requests):
+    """POST one $batch of ``(method, url[, body])`` items; returns the answers by id ("1", "2", ... in order)."""
+    items = []
+    for number, (method, url, *body) in enumerate(requests, start=1):
+        item = {"id": str(number), "method": method, "url": url}
+        if body:
+            item.update(body=body[0], headers={"Content-Type": "application/json"})
+        items.append(item)
+    answer = api.post("/$batch", json={"requests": items})
+    assert answer.status_code == 200, answer.text
+    return {item["id"]: item for item in answer.json()["responses"]}
+
+
 @pytest.fixture
 def sim(graphsim_session):
     """The session's simulator, reset for this test (cheaper than a server per test)."""
@@ -90,3 +110,20 @@ def assert_graph_error(answer, status, code, message=None):
     assert set(inner) == {"date", "request-id", "client-request-id"}
     assert inner["request-id"] == answer.headers["request-id"]
     return error
+
+
+@pytest.fixture(scope="session")
+def _edge_shared():
+    from graphsim import EDGE_TENANT, GraphSimulator
+    with GraphSimulator(tenant=EDGE_TENANT) as edge:
+        yield edge
+
+
+@pytest.fixture
+def edge(_edge_shared):
+    """A simulator on the edge tenant (tenants/edge.yml), reset for this test."""
+    _edge_shared.reset()
+    return _edge_shared
+
+
+EVENTUAL = {"ConsistencyLevel": "eventual"}

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 import requests
 
 from graphsim import GraphSimulator, generate
@@ -116,3 +117,14 @@ def test_generator_command_line_writes_yaml(tmp_path):
     with GraphSimulator(tenant=output) as sim:
         assert len(sim.state.users) == 50
         assert GraphApi(sim).get(f"/users/{LEAVER}").status_code == 200
+
+
+def test_command_line_lenient_option_names_leniencies_or_none():
+    from graphsim.__main__ import _parse
+    from graphsim.graph import DEFAULT_LENIENT
+
+    assert _parse([]).lenient == DEFAULT_LENIENT
+    assert _parse(["--lenient", ""]).lenient == frozenset()
+    assert _parse(["--lenient", "casts, member_of_permissions"]).lenient == {"casts", "member_of_permissions"}
+    with pytest.raises(SystemExit):
+        _parse(["--lenient", "everything"])

@@ -1,13 +1,7 @@
 """includes/limited-info.md: objects of a type the app may not read come back with only @odata.type and id."""
-from .conftest import GraphApi
+from .conftest import api_with_roles as app_with
 
 LEAVER = "leaver@contoso.com"
-
-
-def app_with(sim, roles):
-    app = sim.state.id_of("app", "No Permissions")
-    sim.set_app_roles(app, roles)
-    return GraphApi(sim, token=sim.issue_token(client_id=app))
 
 
 def test_groups_and_units_without_their_read_permission_are_ids_only(sim):
@@ -31,3 +25,27 @@ def test_each_read_permission_opens_its_own_type(sim):
     no_users = app_with(sim, ["GroupMember.Read.All"])
     hidden = no_users.all_pages(f"/groups/{sim.state.id_of('group', 'Platform Engineers')}/members/microsoft.graph.user")
     assert hidden and all(set(value for key, value in member.items() if key not in ("@odata.type", "id")) == {None} for member in hidden)
+
+
+def test_documented_tables_still_give_limited_information_for_types_the_app_cannot_read(sim):
+    """With the tables as documented (no leniency): user-list-transitivememberof takes User.Read.All, which reads no
+    group; user-list-memberof takes Group.ReadBasic.All, which reads groups but no unit and no directory role, and
+    GroupMember.ReadBasic.All, which reads memberships but no group's properties (permissions reference)."""
+    sim.lenient = ()
+    users_only = app_with(sim, ["User.Read.All"])
+    transitive = users_only.all_pages(f"/users/{LEAVER}/transitiveMemberOf", params={"$select": "id,displayName"})
+    assert transitive and all(item["displayName"] is None for item in transitive)
+    assert users_only.get(f"/users/{LEAVER}/memberOf").status_code == 403  # its table starts at Directory.Read.All
+
+    def names_by_type(roles):
+        named = {}
+        for item in app_with(sim, roles).all_pages(f"/users/{LEAVER}/memberOf", params={"$select": "id,displayName"}):
+            named.setdefault(item["@odata.type"], set()).add(item["displayName"])
+        return named
+
+    groups_only = names_by_type(["Group.ReadBasic.All"])
+    assert None not in groups_only["#microsoft.graph.group"]
+    assert groups_only["#microsoft.graph.administrativeUnit"] == groups_only["#microsoft.graph.directoryRole"] == {None}
+    assert set(names_by_type(["GroupMember.ReadBasic.All"])["#microsoft.graph.group"]) == {None}
+    assert names_by_type(["Group.ReadBasic.All", "RoleManagement.Read.Directory"])["#microsoft.graph.directoryRole"] == {
+        "Helpdesk Administrator"}
