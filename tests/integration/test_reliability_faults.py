@@ -2,7 +2,7 @@
 permission the app lacks, a proxy's HTML page, an answer slower than ``timeout``, an answer lost
 after the write was done. Each ends in a clear per-pair result, the tenant as reported, and a
 re-run that finishes the job. (Single-request retries, Retry-After and backoff are in
-test_client_transport.py; $batch item retries in test_client_batch.py.)
+test_graph_client_transport.py; $batch item retries in test_graph_client_batch.py.)
 """
 import copy
 import re
