@@ -59,10 +59,10 @@ help:  ## list the targets
 # ---------------------------------------------------------------------------------------------
 # The CI pipeline, in order, stopping at the first failure.
 # ---------------------------------------------------------------------------------------------
-TEST_STEPS := venv sanity pytest compat lint changelog-lint docs-lint galaxy ee docs
+TEST_STEPS := venv sanity imports pytest compat lint changelog-lint docs-lint galaxy ee docs
 
 .PHONY: test
-test:  ## everything CI runs: sanity, pytest, compat (core 2.16), lint, changelog/docs lint, build+install, EE, docs site
+test:  ## everything CI runs: sanity, imports, pytest, compat (core 2.16), lint, changelog/docs lint, build+install, EE, docs site
 	@total_start=$$(date +%s); \
 	$(MAKE) tree; \
 	for step in $(TEST_STEPS); do \
@@ -149,13 +149,22 @@ $(COMPAT_VENV)/.entra-membership-requirements: requirements.txt requirements-dev
 # ---------------------------------------------------------------------------------------------
 # Linters
 # ---------------------------------------------------------------------------------------------
-.PHONY: lint
-lint: venv  ## ansible-lint, profile production (roles, playbooks, galaxy.yml, meta, EE)
-	$(call banner,"lint: ansible-lint --profile production")
-	@# The playbooks call this collection's modules: ansible-lint finds them where the tests do.
+# The repository as ansible_collections/entra/membership, where the tests (tests/conftest.py) find it too.
+.PHONY: collections-link
+collections-link:
 	mkdir -p $(BUILD)/collections/ansible_collections/entra
 	ln -sfn $(CURDIR) $(BUILD)/collections/ansible_collections/entra/membership
+
+.PHONY: lint
+lint: venv collections-link  ## ansible-lint, profile production (roles, playbooks, galaxy.yml, meta, EE)
+	$(call banner,"lint: ansible-lint --profile production")
+	@# The playbooks call this collection's modules: ansible-lint finds them where the tests do.
 	ANSIBLE_COLLECTIONS_PATH=$(BUILD)/collections $(BIN)/ansible-lint --profile production --nocolor
+
+.PHONY: imports
+imports: venv collections-link  ## import-linter: plugins/module_utils is a stack whose imports only point down (.importlinter)
+	$(call banner,"imports: lint-imports (.importlinter)")
+	PYTHONPATH=$(BUILD)/collections $(BIN)/lint-imports --no-cache --no-logo
 
 .PHONY: changelog-lint
 changelog-lint: venv

@@ -11,7 +11,7 @@ from ansible_collections.entra.membership.plugins.module_utils._resolve import r
 def main():
     module = EntraModule(
         argument_spec=dict(
-            action=dict(type='str', default='settings', choices=['settings', 'token', 'resolve_members', 'get']),
+            action=dict(type='str', default='settings', choices=['settings', 'token', 'resolve_members', 'get', 'raise']),
             members=dict(type='list', elements='str', default=[]),
             path=dict(type='str', default='/organization'),
             api_version=dict(type='str', default='v1.0', choices=['v1.0', 'beta']),
@@ -33,7 +33,10 @@ def main():
     action = module.params['action']
     if action == 'settings':
         module.exit_json(**result)
-    with module.graph_errors(**result):
+    with module.fail_on_error(**result):
+        if action == 'raise':
+            # A defect whose message echoes a credential, as a library's exception may.
+            raise RuntimeError('a library echoed %s' % settings.client_secret)
         client = module.client
         if action == 'resolve_members':
             members = resolve_members(client, module.params['members'])

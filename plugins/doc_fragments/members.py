@@ -19,7 +19,7 @@ options:
     default: v1.0
 '''
 
-    # Options shared by entra_group_member, entra_au_member and teams_member (plugins/module_utils/_member_module.py).
+    # Options shared by entra_group_member, entra_au_member and teams_member (plugins/module_utils/_runner.py).
     DOCUMENTATION = r'''
 options:
   members:

@@ -15,20 +15,29 @@ from __future__ import annotations
 
 import fnmatch
 import json
+from typing import NamedTuple
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
 
-from ansible_collections.entra.membership.plugins.module_utils._resolve import is_object_id
+from ansible_collections.entra.membership.plugins.module_utils._errors import error_dict
+from ansible_collections.entra.membership.plugins.module_utils._references import is_object_id
 
 REPORT_KIND = 'entra.membership.offboard'
 REPORT_VERSION = 1
 
-# Kind of membership -> (the offboard_scopes value, the exclusion option, the module that removes it).
+
+class MembershipKind(NamedTuple):
+    """What the runbook needs to know of one kind of membership (team, group, administrative unit)."""
+
+    scope: str                # its offboard_scopes value, and its key in the role's registered removals and restore plans
+    exclusion_option: str     # the role option that keeps some of them
+
+
 KINDS = {
-    'team': ('teams', 'offboard_exclude_teams', 'entra.membership.teams_member'),
-    'group': ('groups', 'offboard_exclude_groups', 'entra.membership.entra_group_member'),
-    'administrative_unit': ('administrative_units', 'offboard_exclude_administrative_units', 'entra.membership.entra_au_member'),
+    'team': MembershipKind('teams', 'offboard_exclude_teams'),
+    'group': MembershipKind('groups', 'offboard_exclude_groups'),
+    'administrative_unit': MembershipKind('administrative_units', 'offboard_exclude_administrative_units'),
 }
 # Teams first: the Teams API guards the last owner and records the role; removing the team's
 # group directly would bypass both. Administrative units last: scoped administrators of a unit
@@ -135,9 +144,9 @@ def _memberships_by_kind(user):
     return {'team': teams, 'group': groups, 'administrative_unit': list(user.get('administrative_units') or [])}
 
 
-def _decide(entry, kind, inputs, used):
-    """None when the membership is to be removed, else the kept record with its reason."""
-    scope, exclusion_option, _module = KINDS[kind]
+def _kept_record(entry, kind, inputs, used):
+    """The kept record of a membership, with the reason to keep it; None when it is to be removed."""
+    scope, exclusion_option = KINDS[kind]
     if scope not in inputs['offboard_scopes']:
         return _kept(entry, kind, OUT_OF_SCOPE, '%s not in offboard_scopes' % scope)
     for exclusion in inputs[exclusion_option]:
@@ -176,12 +185,12 @@ def offboard_plan(discovery, inputs):
     for user in _discovered_users(discovery, inputs):
         plan = dict(_user_identity(user), error=user.get('error'), remove={kind: [] for kind in REMOVAL_ORDER}, kept=[])
         if plan['error'] is None and not user.get('found'):
-            plan['error'] = {'status': 404, 'code': 'UserNotFound', 'message': NOT_FOUND_MESSAGE, 'request_id': None}
+            plan['error'] = error_dict(404, 'UserNotFound', NOT_FOUND_MESSAGE)
         used = set()
         if plan['error'] is None:
             for kind, entries in _memberships_by_kind(user).items():
                 for entry in entries:
-                    kept = _decide(entry, kind, inputs, used)
+                    kept = _kept_record(entry, kind, inputs, used)
                     if kept:
                         plan['kept'].append(kept)
                     else:
@@ -189,7 +198,7 @@ def offboard_plan(discovery, inputs):
                         if kind == 'team':
                             removal['role'] = entry.get('role')
                         plan['remove'][kind].append(removal)
-        plan['unmatched_exclusions'] = ['%s: %s' % (option, exclusion) for option in (KINDS[kind][1] for kind in REMOVAL_ORDER)
+        plan['unmatched_exclusions'] = ['%s: %s' % (option, exclusion) for option in (KINDS[kind].exclusion_option for kind in REMOVAL_ORDER)
                                         for exclusion in inputs[option] if (option, exclusion) not in used]
         plans.append(plan)
     return plans
@@ -201,7 +210,7 @@ def offboard_plan(discovery, inputs):
 
 def _task_error(registered):
     message = registered.get('msg') or 'the module returned no result for this membership'
-    return {'status': None, 'code': 'ModuleFailed', 'message': to_text(message), 'request_id': None}
+    return error_dict(None, 'ModuleFailed', to_text(message))
 
 
 def _action(planned, kind, registered):
@@ -283,7 +292,7 @@ def offboard_outcome(plans, removals, after_users=None, check_mode=False):
         registered = by_user.get(plan['user'], {})
         for kind in REMOVAL_ORDER:
             for planned in plan['remove'][kind]:
-                line = _action(planned, kind, registered.get(KINDS[kind][0]) or {})
+                line = _action(planned, kind, registered.get(KINDS[kind].scope) or {})
                 if _is_last_owner_refusal(line):
                     target = dict(planned, role=line.get('role'))
                     entry['kept'].append(_kept(target, kind, UNREMOVABLE, LAST_OWNER_REASON))
@@ -465,7 +474,7 @@ def offboard_restore_plan(report, source='(given)'):
             if target['type'] == 'team':
                 plan['team_owner' if action.get('role') == 'owner' else 'team_member'].append(target['id'])
             else:
-                plan[KINDS[target['type']][0]].append(target['id'])
+                plan[KINDS[target['type']].scope].append(target['id'])
         if any(plan[kind] for kind in RESTORE_KINDS):
             plans.append(plan)
     return plans

@@ -10,14 +10,15 @@ FOR INTERNAL COLLECTION USE ONLY: this interface may change in any release.
 
 from __future__ import annotations
 
+from ansible_collections.entra.membership.plugins.module_utils._auth_base import AuthMethodBase
 from ansible_collections.entra.membership.plugins.module_utils._errors import EntraAuthError
 
 
-class AccessTokenAuth:
+class AccessTokenAuth(AuthMethodBase):
     NAME = 'access token'
-    USES_MSAL = False
 
-    def __init__(self, settings):
+    def __init__(self, settings, http_client):
+        super().__init__(settings, http_client)
         token = settings.access_token.strip()
         # Tolerate a pasted "Bearer <token>": the header is ours to write.
         if token[:7].lower() == 'bearer ':

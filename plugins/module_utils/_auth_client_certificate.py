@@ -14,6 +14,7 @@ import re
 
 from ansible.module_utils.basic import missing_required_lib
 
+from ansible_collections.entra.membership.plugins.module_utils._auth_base import MsalAuthMethodBase
 from ansible_collections.entra.membership.plugins.module_utils._errors import EntraConfigError
 
 _PEM_BLOCK = re.compile(r'-----BEGIN ([A-Z0-9 ]+)-----.+?-----END \1-----', re.S)
@@ -38,11 +39,11 @@ def _public_der(key, serialization):
     return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
-class ClientCertificateAuth:
+class ClientCertificateAuth(MsalAuthMethodBase):
     NAME = 'client certificate'
-    USES_MSAL = True
 
-    def __init__(self, settings):
+    def __init__(self, settings, http_client):
+        super().__init__(settings, http_client)
         self._path = settings.client_certificate_path
         self._password = settings.client_certificate_password
         self._private_key_pem, self.thumbprint = self._load()
@@ -89,7 +90,7 @@ class ClientCertificateAuth:
         unencrypted = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
         return unencrypted.decode('ascii'), thumbprint
 
-    def msal_credential(self):
+    def client_credential(self):
         return {'private_key': self._private_key_pem, 'thumbprint': self.thumbprint}
 
     def secrets(self):

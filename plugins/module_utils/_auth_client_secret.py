@@ -10,16 +10,14 @@ FOR INTERNAL COLLECTION USE ONLY: this interface may change in any release.
 
 from __future__ import annotations
 
+from ansible_collections.entra.membership.plugins.module_utils._auth_base import MsalAuthMethodBase
 
-class ClientSecretAuth:
+
+class ClientSecretAuth(MsalAuthMethodBase):
     NAME = 'client secret'
-    USES_MSAL = True
 
-    def __init__(self, settings):
-        self._secret = settings.client_secret
-
-    def msal_credential(self):
-        return self._secret
+    def client_credential(self):
+        return self._settings.client_secret
 
     def secrets(self):
-        return (self._secret,)
+        return (self._settings.client_secret,)

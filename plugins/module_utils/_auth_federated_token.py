@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import threading
 
+from ansible_collections.entra.membership.plugins.module_utils._auth_base import MsalAuthMethodBase
 from ansible_collections.entra.membership.plugins.module_utils._errors import EntraAuthError
 
 
-class FederatedTokenAuth:
+class FederatedTokenAuth(MsalAuthMethodBase):
     NAME = 'federated token file'
-    USES_MSAL = True
 
-    def __init__(self, settings):
+    def __init__(self, settings, http_client):
+        super().__init__(settings, http_client)
         self._path = settings.federated_token_file
         self._seen = set()
         self._lock = threading.Lock()
@@ -38,7 +39,7 @@ class FederatedTokenAuth:
             self._seen.add(assertion)
         return assertion
 
-    def msal_credential(self):
+    def client_credential(self):
         return {'client_assertion': self._read_assertion}
 
     def secrets(self):

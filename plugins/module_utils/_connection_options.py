@@ -14,9 +14,11 @@ import os
 import re
 from dataclasses import dataclass, field
 
+from ansible.module_utils.common.validation import check_type_path
 from ansible.module_utils.errors import AnsibleFallbackNotFound
 
 from ansible_collections.entra.membership.plugins.module_utils._clouds import (
+    API_VERSIONS,
     CLOUD_ENV_VARS,
     CLOUD_NAMES,
     DEFAULT_CLOUD,
@@ -25,43 +27,79 @@ from ansible_collections.entra.membership.plugins.module_utils._clouds import (
     resolve_endpoints,
 )
 from ansible_collections.entra.membership.plugins.module_utils._errors import EntraConfigError
-from ansible_collections.entra.membership.plugins.module_utils._resolve import is_object_id
+from ansible_collections.entra.membership.plugins.module_utils._references import is_object_id
 
 
-def env_fallback(*names):
-    """Like Ansible's env_fallback, but an empty variable counts as unset and the next one is tried.
+# The environment variables behind each option, first found wins (the collection's interface, docs/dev/interface.md).
+ENV_VARS = {
+    'tenant_id': ('AZURE_TENANT_ID', 'AZURE_TENANT'),
+    'client_id': ('AZURE_CLIENT_ID',),
+    'client_secret': ('AZURE_CLIENT_SECRET', 'AZURE_SECRET'),
+    'client_certificate_path': ('AZURE_CLIENT_CERTIFICATE_PATH',),
+    'client_certificate_password': ('AZURE_CLIENT_CERTIFICATE_PASSWORD',),
+    'federated_token_file': ('AZURE_FEDERATED_TOKEN_FILE',),
+    'access_token': ('ENTRA_ACCESS_TOKEN',),
+    'cloud': CLOUD_ENV_VARS,
+    'graph_endpoint': ('ENTRA_GRAPH_ENDPOINT',),
+    'authority_host': ('AZURE_AUTHORITY_HOST',),
+    'ca_path': ('ENTRA_CA_PATH',),
+    'validate_certs': ('ENTRA_VALIDATE_CERTS',),
+}
+
+# One of these authenticates; order = precedence only in the messages, never silently.
+CREDENTIAL_OPTIONS = ('client_secret', 'client_certificate_path', 'federated_token_file', 'access_token')
+# Their environment values are applied by with_environment_credentials, not by AnsibleModule's fallbacks:
+# an explicit credential beats one only in the environment, so which ones the task gave must stay known.
+CREDENTIAL_INPUTS = CREDENTIAL_OPTIONS + ('client_certificate_password',)
+
+
+def _first_set(names, environ):
+    """The value of the first variable of ``names`` that is set and not blank, else None.
 
     AWX credential types inject every variable they declare, empty or not: an empty
     AZURE_CLIENT_SECRET must not hide AZURE_SECRET, nor an empty ENTRA_VALIDATE_CERTS fail the bool check.
     """
     for name in names:
-        value = os.environ.get(name)
+        value = environ.get(name)
         if value is not None and value.strip():
             return value
-    raise AnsibleFallbackNotFound
+    return None
+
+
+def env_fallback(*names):
+    """Like Ansible's env_fallback, but an empty variable counts as unset and the next one is tried."""
+    value = _first_set(names, os.environ)
+    if value is None:
+        raise AnsibleFallbackNotFound
+    return value
+
+
+def _fallback(option):
+    return (cloud_from_environment,) if option == 'cloud' else (env_fallback, list(ENV_VARS[option]))
 
 
 # Keep in step with plugins/doc_fragments/graph.py (validate-modules compares them).
 ARGSPEC = dict(
-    tenant_id=dict(type='str', fallback=(env_fallback, ['AZURE_TENANT_ID', 'AZURE_TENANT'])),
-    client_id=dict(type='str', fallback=(env_fallback, ['AZURE_CLIENT_ID'])),
-    client_secret=dict(type='str', no_log=True, fallback=(env_fallback, ['AZURE_CLIENT_SECRET', 'AZURE_SECRET'])),
-    client_certificate_path=dict(type='path', fallback=(env_fallback, ['AZURE_CLIENT_CERTIFICATE_PATH'])),
-    client_certificate_password=dict(type='str', no_log=True, fallback=(env_fallback, ['AZURE_CLIENT_CERTIFICATE_PASSWORD'])),
-    federated_token_file=dict(type='path', fallback=(env_fallback, ['AZURE_FEDERATED_TOKEN_FILE'])),
-    access_token=dict(type='str', no_log=True, fallback=(env_fallback, ['ENTRA_ACCESS_TOKEN'])),
-    cloud=dict(type='str', default=DEFAULT_CLOUD, choices=CLOUD_NAMES, fallback=(cloud_from_environment,)),
-    graph_endpoint=dict(type='str', fallback=(env_fallback, ['ENTRA_GRAPH_ENDPOINT'])),
-    authority_host=dict(type='str', fallback=(env_fallback, ['AZURE_AUTHORITY_HOST'])),
-    ca_path=dict(type='path', fallback=(env_fallback, ['ENTRA_CA_PATH'])),
-    validate_certs=dict(type='bool', default=True, fallback=(env_fallback, ['ENTRA_VALIDATE_CERTS'])),
+    tenant_id=dict(type='str', fallback=_fallback('tenant_id')),
+    client_id=dict(type='str', fallback=_fallback('client_id')),
+    client_secret=dict(type='str', no_log=True),
+    client_certificate_path=dict(type='path'),
+    client_certificate_password=dict(type='str', no_log=True),
+    federated_token_file=dict(type='path'),
+    access_token=dict(type='str', no_log=True),
+    cloud=dict(type='str', default=DEFAULT_CLOUD, choices=CLOUD_NAMES, fallback=_fallback('cloud')),
+    graph_endpoint=dict(type='str', fallback=_fallback('graph_endpoint')),
+    authority_host=dict(type='str', fallback=_fallback('authority_host')),
+    ca_path=dict(type='path', fallback=_fallback('ca_path')),
+    validate_certs=dict(type='bool', default=True, fallback=_fallback('validate_certs')),
     timeout=dict(type='int', default=30),
     max_retries=dict(type='int', default=6),
     max_concurrency=dict(type='int', default=4),
 )
 
-# One of these authenticates; order = precedence only in the messages, never silently.
-CREDENTIAL_OPTIONS = ('client_secret', 'client_certificate_path', 'federated_token_file', 'access_token')
+# Not a connection option (each module documents it, through the members.api_version fragment), but the same everywhere.
+API_VERSION_ARGSPEC = dict(type='str', default=API_VERSIONS[0], choices=list(API_VERSIONS))
+
 SECRET_OPTIONS = tuple(name for name, spec in ARGSPEC.items() if spec.get('no_log'))
 MAX_CONCURRENCY_LIMIT = 16
 
@@ -70,10 +108,25 @@ _TENANT = re.compile(r'^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252}[A-Za-z0-9])?\Z')  # a
 
 def env_vars(option):
     """The environment variables that feed ``option``, in the order they are tried."""
-    if option == 'cloud':
-        return CLOUD_ENV_VARS
-    fallback = ARGSPEC[option].get('fallback') or (None, [])
-    return tuple(fallback[1]) if fallback[0] is env_fallback else ()
+    return tuple(ENV_VARS.get(option, ()))
+
+
+def _given(params, option):
+    value = params.get(option)
+    return value not in (None, '')
+
+
+def with_environment_credentials(params, environ=None):
+    """``(params, given)``: the credential inputs the task left unset filled in from the environment, and the names of
+    those the task (or module_defaults) gave. An empty or null value counts as unset, as an empty variable does."""
+    environ = os.environ if environ is None else environ
+    given = {name for name in CREDENTIAL_INPUTS if _given(params, name)}
+    merged = dict(params)
+    for name in CREDENTIAL_INPUTS:
+        value = None if name in given else _first_set(ENV_VARS[name], environ)
+        if value is not None:
+            merged[name] = check_type_path(value) if ARGSPEC[name]['type'] == 'path' else value
+    return merged, given
 
 
 def describe(option):
@@ -112,11 +165,6 @@ class ConnectionSettings:
         if not self.validate_certs:
             return False
         return self.ca_path or True
-
-
-def _given(params, option):
-    value = params.get(option)
-    return value not in (None, '')
 
 
 def _select_credential(params, explicit):

@@ -61,6 +61,11 @@ def header_value(headers, name):
     return None
 
 
+def error_dict(status, code, message, request_id=None):
+    """An error in the shape every result carries: ``{status, code, message, request_id}``."""
+    return {'status': status, 'code': code, 'message': message, 'request_id': request_id}
+
+
 class EntraConfigError(Exception):
     """An option (or its environment fallback) that cannot work; the message names it and its value."""
 
@@ -92,7 +97,7 @@ class GraphError(Exception):
         return '%s (%s%s): %s' % (self.code, where, request, self.message)
 
     def to_dict(self):
-        return {'status': self.status, 'code': self.code, 'message': self.message, 'request_id': self.request_id}
+        return error_dict(self.status, self.code, self.message, self.request_id)
 
     @classmethod
     def from_response(cls, status, body, headers=None, request_id=None):

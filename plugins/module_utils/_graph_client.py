@@ -317,7 +317,7 @@ class Pacer:
             self._in_flight += 1
             return PacerTicket(self._epoch, weight, now), slept
 
-    def settle(self, ticket, accepted, throttled, retry_after, near_limit=None):
+    def record_answer(self, ticket, accepted, throttled, retry_after, near_limit=None):
         """The answer to ``ticket``: ``accepted`` and ``throttled`` (429) requests of its weight, the longest Retry-After,
         whether Graph said the app was near its limit (None: nothing said either way)."""
         with self._changed:
@@ -504,7 +504,7 @@ class GraphClient:
             ticket, slept = self.pacer.acquire(batch_items or 1)
             self._count(waited_seconds=slept)
             response, retryable = self._send(method.upper(), url, body, headers, token)
-            self.pacer.settle(ticket, *self._throttling(response, batch_items or 1, batch_items > 0))
+            self.pacer.record_answer(ticket, *self._throttling(response, batch_items or 1, batch_items > 0))
             response.replayed = answer_lost
             if response.status == 401 and not refreshed:
                 # An expired or revoked token: one fresh token, one more try, whatever the error code.
@@ -658,3 +658,26 @@ class GraphClient:
         if response.error and not response.error.request_id:
             response.error.request_id = response.request_id
         return response
+
+
+def read_collections(client, graph_requests):
+    """For each collection request: ``(items, None)`` with every page followed, or ``(None, GraphError)``.
+
+    The first pages travel together in ``$batch``; the rare further pages follow one by one.
+    """
+    collected = []
+    for response in client.batch(graph_requests):
+        if not response.ok:
+            collected.append((None, response.error))
+            continue
+        body = response.body if isinstance(response.body, dict) else {}
+        items = list(body.get('value') or [])
+        next_link = body.get('@odata.nextLink')
+        try:
+            if next_link:
+                items.extend(client.paged(next_link))
+        except GraphError as exc:
+            collected.append((None, exc))
+            continue
+        collected.append((items, None))
+    return collected

@@ -3,19 +3,30 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""``EntraModule``: an AnsibleModule with the shared connection options and a ready Graph client.
+"""``EntraModule``: an AnsibleModule wrapped with the shared connection options and a ready Graph client.
+
+It wraps AnsibleModule rather than extending it, as amazon.aws' ``AnsibleAWSModule`` and
+kubernetes.core's ``AnsibleK8SModule`` do, so that nothing here depends on AnsibleModule's private parts.
 
 FOR INTERNAL COLLECTION USE ONLY: this interface may change in any release.
 """
 
 from __future__ import annotations
 
+import traceback
 from contextlib import contextmanager
 
+from ansible.module_utils.ansible_release import __version__ as ANSIBLE_CORE_VERSION
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.entra.membership.plugins.module_utils._authenticator import HAS_MSAL, MSAL_IMPORT_ERROR, Authenticator
-from ansible_collections.entra.membership.plugins.module_utils._connection_options import ARGSPEC, connection_settings
+from ansible_collections.entra.membership.plugins.module_utils._authenticator import Authenticator, missing_library
+from ansible_collections.entra.membership.plugins.module_utils._connection_options import (
+    ARGSPEC,
+    CREDENTIAL_INPUTS,
+    SECRET_OPTIONS,
+    connection_settings,
+    with_environment_credentials,
+)
 from ansible_collections.entra.membership.plugins.module_utils._errors import EntraAuthError, EntraConfigError, GraphError, scrub
 from ansible_collections.entra.membership.plugins.module_utils._graph_client import (
     HAS_REQUESTS,
@@ -32,55 +43,79 @@ def build_client(settings, api_version='v1.0', warn=None, on_token=None):
     return GraphClient(settings, authenticator, session, api_version=api_version)
 
 
-class EntraModule(AnsibleModule):
+def library_versions():
+    """The versions of the libraries a failure may come from, for its report; None for one that is not installed."""
+    from importlib.metadata import PackageNotFoundError, version  # pylint: disable=import-outside-toplevel
+
+    versions = {'ansible_core_version': ANSIBLE_CORE_VERSION}
+    for library in ('msal', 'requests'):
+        try:
+            versions['%s_version' % library] = version(library)  # read from its metadata: msal stays unimported
+        except PackageNotFoundError:
+            versions['%s_version' % library] = None
+    return versions
+
+
+class EntraModule:
     """``EntraModule(argument_spec=..., supports_check_mode=True)``, then ``module.client``.
 
-    The connection options (plugins/doc_fragments/graph.py) are merged into ``argument_spec``;
-    they are validated here, so a bad option fails before any work. ``client`` authenticates on
-    first use; every token is registered in ``no_log_values`` and so masked in all output.
+    The connection options (plugins/doc_fragments/graph.py) are merged into ``argument_spec`` and
+    validated here, so a bad option fails before any work. ``client`` authenticates on first use;
+    every token is registered as a no_log value and so masked in all output.
     """
 
     def __init__(self, argument_spec=None, **kwargs):
         spec = dict(ARGSPEC)
         spec.update(argument_spec or {})
-        self._explicit_options = set()
         self._client = None
-        super().__init__(argument_spec=spec, **kwargs)
+        self.connection_settings = None
+        self._module = AnsibleModule(argument_spec=spec, **kwargs)
         if not HAS_REQUESTS:
             self.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
-        try:
-            self.connection_settings = connection_settings(self.params, explicit=self._explicit_options)
-        except EntraConfigError as exc:
-            self.fail_json(msg=self.scrub(exc))
-        if self.connection_settings.credential != 'access_token' and not HAS_MSAL:
-            self.fail_json(msg=missing_required_lib('msal'), exception=MSAL_IMPORT_ERROR)
+        with self.fail_on_error():
+            params, given = with_environment_credentials(self.params)
+            for name in SECRET_OPTIONS:
+                if name not in given and params.get(name):
+                    self._module.no_log_values.add(params[name])  # AnsibleModule masks only what it found itself
+            self.params.update((name, params[name]) for name in CREDENTIAL_INPUTS)
+            self.connection_settings = connection_settings(params, explicit=given)
+        missing = missing_library(self.connection_settings)
+        if missing:
+            self.fail_json(msg=missing_required_lib(missing[0]), exception=missing[1])
 
-    def _load_params(self):
-        super()._load_params()
-        # What the task (or module_defaults) gave, before Ansible fills in environment fallbacks:
-        # an explicit credential beats one that is only in the environment.
-        self._explicit_options = {name for name, value in self.params.items() if value is not None}
+    @property
+    def params(self):
+        return self._module.params
+
+    @property
+    def check_mode(self):
+        return self._module.check_mode
+
+    @property
+    def diff_mode(self):
+        return self._module._diff  # pylint: disable=protected-access  # AnsibleModule has no public name for it
+
+    def warn(self, warning):
+        self._module.warn(warning)
 
     @property
     def client(self):
         """The GraphClient of this run, built and authenticated once; any failure is a clear fail_json."""
         if self._client is None:
-            try:
+            with self.fail_on_error():
                 client = build_client(self.connection_settings, self.params.get('api_version') or 'v1.0',
-                                      warn=self.warn, on_token=self.no_log_values.add)
+                                      warn=self.warn, on_token=self._module.no_log_values.add)
                 client.authenticate()
-            except (EntraConfigError, EntraAuthError) as exc:
-                self.fail_json(msg=self.scrub(exc))
             self._client = client
         return self._client
 
-    def exit_json(self, **kwargs):
-        self._add_graph_stats(kwargs)
-        super().exit_json(**kwargs)
+    def exit_json(self, **result):
+        self._add_graph_stats(result)
+        self._module.exit_json(**result)
 
-    def fail_json(self, msg, **kwargs):
-        self._add_graph_stats(kwargs)
-        super().fail_json(msg, **kwargs)
+    def fail_json(self, msg, **result):
+        self._add_graph_stats(result)
+        self._module.fail_json(msg, **result)
 
     def _add_graph_stats(self, result):
         # What the run cost and how long Graph's throttling held it up: the numbers an administrator
@@ -92,15 +127,22 @@ class EntraModule(AnsibleModule):
 
     def scrub(self, text):
         """``text`` without any secret or token this run knows of."""
-        secrets = set(self.connection_settings.secrets) if getattr(self, 'connection_settings', None) else set()
+        secrets = set(self.connection_settings.secrets) if self.connection_settings is not None else set()
         if self._client is not None:
             secrets |= self._client.secrets
-        return scrub(text, secrets | self.no_log_values)
+        return scrub(text, secrets | self._module.no_log_values)
 
     @contextmanager
-    def graph_errors(self, **result):
-        """``with module.graph_errors(changed=False):`` turns an auth, config or Graph error into fail_json(msg=..., **result)."""
+    def fail_on_error(self, **result):
+        """``with module.fail_on_error(changed=False):`` ends the task in fail_json(msg=..., **result) on any exception.
+
+        An auth, config or Graph error says all in its message. Anything else is a defect: its traceback
+        and the versions of the libraries involved go with it, as amazon.aws' ``fail_json_aws`` reports them.
+        """
         try:
             yield
         except (EntraAuthError, EntraConfigError, GraphError) as exc:
             self.fail_json(msg=self.scrub(exc), **result)
+        except Exception as exc:  # pylint: disable=broad-exception-caught
+            result.update(library_versions())
+            self.fail_json(msg=self.scrub('unexpected %s: %s' % (type(exc).__name__, exc)), exception=self.scrub(traceback.format_exc()), **result)

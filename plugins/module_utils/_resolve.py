@@ -10,12 +10,19 @@ FOR INTERNAL COLLECTION USE ONLY: this interface may change in any release.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from urllib.parse import quote
 
 from ansible_collections.entra.membership.plugins.module_utils._errors import GraphError
 from ansible_collections.entra.membership.plugins.module_utils._graph_client import GraphRequest, key_literal
+from ansible_collections.entra.membership.plugins.module_utils._references import (
+    fold_key,
+    is_object_id,
+    member_problem,
+    shown,
+    target_problem,
+    upn_problem,
+)
 
 TARGET_TYPES = ('group', 'administrative_unit', 'team')
 USER_SELECT = 'id,userPrincipalName,displayName'
@@ -25,16 +32,6 @@ USER_SELECT = 'id,userPrincipalName,displayName'
 # issue 13635 (https://developer.microsoft.com/graph/known-issues/?search=13635), linked for 'in' from
 # concepts/filter-query-parameter.md; includes/filter-directory-objects.md lists 'in' on userPrincipalName as a default query.
 UPN_FILTER_LIMIT = 15
-
-# \Z, not $: '$' also matches before a trailing newline, which would then travel into a path.
-_GUID = re.compile(r'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z')
-_CONTROL = re.compile(r'[\x00-\x1f\x7f]')
-# A lone surrogate is no text at all: it cannot be sent as UTF-8 (and would end the run in a traceback).
-_SURROGATE = re.compile(r'[\ud800-\udfff]')
-# Characters no Entra UPN can hold and that mean something in a URL or a path; brackets and braces
-# are what a list or dict turns into when a template puts one where a single UPN belongs.
-_UPN_FORBIDDEN = re.compile(r'[\s/\\?%"<>|*:,;\[\]{}]')
-_NAME_LIMIT = 256
 
 
 @dataclass
@@ -56,48 +53,6 @@ class Target:
     type: str | None = None        # group | administrative_unit | team
     raw: dict | None = None        # the object as Graph gave it, with the properties asked for
     error: GraphError | None = None
-
-
-def is_object_id(value):
-    return isinstance(value, str) and bool(_GUID.match(value))
-
-
-def object_id_segment(value):
-    """An object id ready for a path; anything but a GUID is refused, so no path can be smuggled in."""
-    if not is_object_id(value):
-        raise ValueError("'%s' is not an object id (GUID)" % value)
-    return value.lower()
-
-
-def shown(value):
-    """``value`` for a message: characters that would not show (controls, bidi marks, surrogates) as escapes."""
-    return ''.join(char if char.isprintable() else char.encode('unicode_escape').decode('ascii') for char in str(value))
-
-
-def text_problem(value):
-    """Why the text ``value`` cannot be sent to Graph as a name or a key, or None."""
-    if _CONTROL.search(value):
-        return 'it contains control characters'
-    if _SURROGATE.search(value):
-        return 'it is not valid Unicode text (it holds a lone surrogate)'
-    return None
-
-
-def upn_problem(value):
-    """Why ``value`` cannot be a user principal name, or None."""
-    if not isinstance(value, str) or not value:
-        return 'it is empty'
-    problem = text_problem(value)
-    if problem:
-        return problem
-    if value.count('@') != 1 or value.startswith('@') or value.endswith('@'):
-        return "a user principal name has exactly one '@' between a name and a domain"
-    if '..' in value:
-        return "it contains '..'"
-    forbidden = _UPN_FORBIDDEN.search(value)
-    if forbidden:
-        return "it contains '%s'" % shown(forbidden.group(0))
-    return None
 
 
 def user_path(ref):
@@ -136,9 +91,10 @@ def _invalid(code, message):
     return GraphError(None, code, message)
 
 
-def _ask(client, queries):
-    order = list(queries)
-    return dict(zip(order, client.batch([queries[key] for key in order])))
+def _batch_by_key(client, requests_by_key):
+    """``{key: GraphResponse}`` for ``{key: GraphRequest}``, all sent through one ``client.batch``."""
+    keys = list(requests_by_key)
+    return dict(zip(keys, client.batch([requests_by_key[key] for key in keys])))
 
 
 def upn_filter_request(upns):
@@ -176,12 +132,11 @@ def resolve_members(client, refs):
     for ref in refs:
         if ref in members or ref in keys:
             continue
-        problem = upn_problem(ref) if isinstance(ref, str) and '@' in ref else (
-            None if is_object_id(ref) else 'it is neither an object id (GUID) nor a user principal name (which contains @)')
+        problem = member_problem(ref)
         if problem:
             members[ref] = Member(ref, error=_invalid('InvalidMemberReference', "member '%s' is not valid: %s" % (ref, problem)))
             continue
-        keys[ref] = ref.lower()
+        keys[ref] = fold_key(ref)
     spelled = {}      # fold key -> the first ref given for it, which is what is asked for
     for ref, key in keys.items():
         spelled.setdefault(key, ref)
@@ -199,7 +154,7 @@ def resolve_members(client, refs):
             upn_errors.update(dict.fromkeys(chunk, error))
     answers = dict(zip(ids, responses))
     not_users = {key: GraphRequest('GET', '/directoryObjects/%s' % key) for key, response in answers.items() if response.status == 404}
-    answers.update(_ask(client, not_users))
+    answers.update(_batch_by_key(client, not_users))
     for ref, key in keys.items():
         if key in upn_errors:
             members[ref] = Member(ref, error=upn_errors[key])
@@ -248,14 +203,10 @@ def resolve_targets(client, target_type, refs, select=None):
     for ref in refs:
         if ref in targets or ref in keys:
             continue
-        if not isinstance(ref, str) or not ref.strip():
+        problem = target_problem(ref)
+        if problem:
             targets[ref] = Target(ref, type=target_type, error=_invalid(
-                'InvalidTargetReference', 'a %s must be given by id or display name, got an empty value' % label))
-            continue
-        if text_problem(ref) or len(ref) > _NAME_LIMIT:
-            targets[ref] = Target(ref, type=target_type, error=_invalid(
-                'InvalidTargetReference', "%s '%s' is not valid: a display name has no control characters and at most %d characters"
-                % (label, shown(ref)[:80], _NAME_LIMIT)))
+                'InvalidTargetReference', "%s '%s' is not valid: %s" % (label, shown(ref)[:80], problem)))
             continue
         if is_object_id(ref):
             key = ('id', ref.lower())
@@ -265,7 +216,7 @@ def resolve_targets(client, target_type, refs, select=None):
             request = GraphRequest('GET', collection, params={'$filter': 'displayName eq %s' % filter_literal(ref), '$select': fields})
         keys[ref] = key
         queries.setdefault(key, request)
-    answers = _ask(client, queries)
+    answers = _batch_by_key(client, queries)
     for ref, key in keys.items():
         targets[ref] = _target(ref, key, answers[key], target_type, label)
     return {ref: targets[ref] for ref in refs}
@@ -303,3 +254,17 @@ def _target(ref, key, response, target_type, label):
             response.request_id))
     item = candidates[0]
     return Target(ref, item.get('id'), item.get('displayName'), target_type, item, None)
+
+
+def fold_members(members, warn, option='members'):
+    """Member refs to use: a second ref to an already listed object (an id and its UPN) is dropped with a warning."""
+    seen, kept = {}, []
+    for ref, member in members.items():
+        key = member.id.lower() if member.found and member.id else None
+        if key and key in seen:
+            warn("%s: '%s' and '%s' are the same object (%s); it is handled once, as '%s'" % (option, seen[key], ref, member.id, seen[key]))
+            continue
+        if key:
+            seen[key] = ref
+        kept.append(ref)
+    return kept

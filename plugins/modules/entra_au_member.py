@@ -73,14 +73,14 @@ EXAMPLES = r'''
 
 RETURN = r'''
 msg:
-  description: "One line, for example V(entra_au_member: 1 removed, 1 already absent across 2 administrative units)."
+  description: "One line, for example V(entra_au_member: 2 removed, 1 already absent, 1 failed across 2 administrative units)."
   returned: always
   type: str
 summary:
   description: How many pairs ended in each status; every status is a key.
   returned: always
   type: dict
-  sample: {removed: 1, added: 0, absent: 1, present: 0, failed: 0, skipped: 0}
+  sample: {removed: 2, added: 0, absent: 1, present: 0, failed: 1, skipped: 0}
 results:
   description: One entry per administrative unit and member, in the order given (units first, then members).
   returned: always
@@ -94,20 +94,25 @@ results:
     member:
       description: The member as given.
       type: str
+      sample: leaver@contoso.com
     member_id:
       description: The member's object id; V(null) when it could not be resolved.
       type: str
     status:
-      description: V(removed), V(added), V(absent), V(present), V(failed) or V(skipped), as for M(entra.membership.entra_group_member).
+      description:
+        - V(removed), V(added) (changed, or would change in check mode), V(absent), V(present) (nothing to do), V(failed),
+          V(skipped) (not attempted).
       type: str
+      sample: removed
     error:
-      description: Why the pair failed, C({status, code, message, request_id}); V(null) otherwise.
+      description: Why the pair failed, C({status, code, message, request_id}) with Graph's normalised error; V(null) otherwise.
       type: dict
+      sample: {status: 403, code: Authorization_RequestDenied, message: "...", request_id: 5f8a0e9c-1111-4c1d-9a55-3e1f6b0b7a21}
     request_id:
       description: Graph's request-id of the write that decided the status; V(null) when none was sent.
       type: str
 check_mode:
-  description: Whether this was a check mode run.
+  description: Whether this was a check mode run, in which statuses say what would happen.
   returned: always
   type: bool
 diff:
@@ -126,8 +131,8 @@ graph_stats:
   sample: {requests: 3, batches: 2, retries: 0, throttled: 0, waited_seconds: 0.0}
 '''
 
-from ansible_collections.entra.membership.plugins.module_utils._directory_members import ADMINISTRATIVE_UNITS, DirectoryMembers
-from ansible_collections.entra.membership.plugins.module_utils._member_module import member_argument_spec, run_member_module
+from ansible_collections.entra.membership.plugins.module_utils._engine_directory import ADMINISTRATIVE_UNITS, DirectoryMembers
+from ansible_collections.entra.membership.plugins.module_utils._runner import member_argument_spec, run_member_module
 from ansible_collections.entra.membership.plugins.module_utils._module import EntraModule
 
 

@@ -164,8 +164,8 @@ graph_stats:
   sample: {requests: 3, batches: 2, retries: 0, throttled: 0, waited_seconds: 0.0}
 '''
 
-from ansible_collections.entra.membership.plugins.module_utils._directory_members import GROUPS, DirectoryMembers
-from ansible_collections.entra.membership.plugins.module_utils._member_module import member_argument_spec, run_member_module
+from ansible_collections.entra.membership.plugins.module_utils._engine_directory import GROUPS, DirectoryMembers
+from ansible_collections.entra.membership.plugins.module_utils._runner import member_argument_spec, run_member_module
 from ansible_collections.entra.membership.plugins.module_utils._module import EntraModule
 
 

@@ -262,36 +262,13 @@ graph_stats:
   sample: {requests: 3, batches: 2, retries: 0, throttled: 0, waited_seconds: 0.0}
 '''
 
-from ansible_collections.entra.membership.plugins.module_utils._member_module import MAX_MEMBERS, checked_references, member_problem
-from ansible_collections.entra.membership.plugins.module_utils._member_of import compose_msg, discover
+from ansible_collections.entra.membership.plugins.module_utils._discovery import discovery_argument_spec, run_discovery
 from ansible_collections.entra.membership.plugins.module_utils._module import EntraModule
-
-MODULE_NAME = 'entra_member_of_info'
 
 
 def main():
-    module = EntraModule(
-        argument_spec=dict(
-            users=dict(type='list', elements='str', required=True),
-            include_transitive=dict(type='bool', default=False),
-            api_version=dict(type='str', default='v1.0', choices=['v1.0', 'beta']),
-        ),
-        supports_check_mode=True,
-    )
-    try:
-        user_refs = checked_references('users', module.params['users'], member_problem, MAX_MEMBERS)
-    except ValueError as exc:
-        module.fail_json(msg=str(exc), changed=False)
-
-    users = []
-    if user_refs:
-        with module.graph_errors(changed=False):
-            users = discover(module.client, user_refs, module.params['include_transitive'], warn=module.warn)
-    result = dict(changed=False, msg=compose_msg(MODULE_NAME, users), users=users,
-                  tenant_id=module.params['tenant_id'] or None, cloud=module.params['cloud'])
-    if any(entry['error'] is not None for entry in users):
-        module.fail_json(**result)
-    module.exit_json(**result)
+    module = EntraModule(argument_spec=discovery_argument_spec(), supports_check_mode=True)
+    run_discovery(module, 'entra_member_of_info')
 
 
 if __name__ == '__main__':

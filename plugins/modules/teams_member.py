@@ -93,14 +93,14 @@ EXAMPLES = r'''
 
 RETURN = r'''
 msg:
-  description: "One line, for example V(teams_member: 3 removed, 1 failed across 2 teams)."
+  description: "One line, for example V(teams_member: 2 removed, 1 already absent, 1 failed across 2 teams)."
   returned: always
   type: str
 summary:
   description: How many pairs ended in each status; every status is a key.
   returned: always
   type: dict
-  sample: {removed: 3, added: 0, absent: 0, present: 0, failed: 1, skipped: 0}
+  sample: {removed: 2, added: 0, absent: 1, present: 0, failed: 1, skipped: 0}
 results:
   description: One entry per team and member, in the order given (teams first, then members).
   returned: always
@@ -114,24 +114,29 @@ results:
     member:
       description: The member as given.
       type: str
+      sample: leaver@contoso.com
     member_id:
       description: The member's object id; V(null) when it could not be resolved.
       type: str
     status:
-      description: V(removed), V(added), V(absent), V(present), V(failed) or V(skipped).
+      description:
+        - V(removed), V(added) (changed, or would change in check mode), V(absent), V(present) (nothing to do), V(failed),
+          V(skipped) (not attempted).
       type: str
+      sample: removed
     role:
       description: The member's role in the team before the change, V(owner) or V(member); V(null) when it was not in the team.
       type: str
       sample: owner
     error:
-      description: Why the pair failed, C({status, code, message, request_id}); V(null) otherwise.
+      description: Why the pair failed, C({status, code, message, request_id}) with Graph's normalised error; V(null) otherwise.
       type: dict
+      sample: {status: 403, code: Authorization_RequestDenied, message: "...", request_id: 5f8a0e9c-1111-4c1d-9a55-3e1f6b0b7a21}
     request_id:
       description: Graph's request-id of the members/remove or members/add request that decided the status; V(null) when none was sent.
       type: str
 check_mode:
-  description: Whether this was a check mode run.
+  description: Whether this was a check mode run, in which statuses say what would happen.
   returned: always
   type: bool
 diff:
@@ -150,9 +155,9 @@ graph_stats:
   sample: {requests: 3, batches: 2, retries: 0, throttled: 0, waited_seconds: 0.0}
 '''
 
-from ansible_collections.entra.membership.plugins.module_utils._member_module import member_argument_spec, run_member_module
+from ansible_collections.entra.membership.plugins.module_utils._runner import member_argument_spec, run_member_module
 from ansible_collections.entra.membership.plugins.module_utils._module import EntraModule
-from ansible_collections.entra.membership.plugins.module_utils._team_members import TeamMembers
+from ansible_collections.entra.membership.plugins.module_utils._engine_teams import TeamMembers
 
 
 def main():

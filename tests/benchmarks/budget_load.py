@@ -1,5 +1,5 @@
 """Thousands of writes against the simulator's throttling budget (issue 18): one Graph client, or several
-processes sharing one app and tenant as forks and AWX job slices do. What tests/integration/test_client_pacing.py
+processes sharing one app and tenant as forks and AWX job slices do. What tests/integration/test_graph_client_pacing.py
 asserts on and what a benchmark of pacing can print:
 
     spec = budget_tenant(2_000)

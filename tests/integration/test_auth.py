@@ -1,4 +1,6 @@
 """Every authentication method and its failures, end to end through EntraModule against the simulator."""
+import json
+
 import pytest
 from cryptography.hazmat.primitives import serialization
 
@@ -56,7 +58,7 @@ def test_each_method_reads_graph(graphsim, method, credential):
 
 def test_certificate_thumbprint_is_the_registered_one(graphsim):
     settings = connection_settings(graphsim.module_auth("certificate"))
-    assert ClientCertificateAuth(settings).thumbprint == graphsim.credentials["certificate_thumbprint"].upper()
+    assert ClientCertificateAuth(settings, http_client=None).thumbprint == graphsim.credentials["certificate_thumbprint"].upper()
 
 
 def encrypted_copy(source, target, password):
@@ -70,7 +72,7 @@ def encrypted_copy(source, target, password):
     return str(target)
 
 
-def test_certificate_with_password(graphsim, tmp_path):
+def test_an_encrypted_certificate_key_works_with_its_password(graphsim, tmp_path):
     options = graphsim.module_auth("certificate")
     options["client_certificate_path"] = encrypted_copy(options["client_certificate_path"], tmp_path / "enc.pem", "Pa55-word!")
     assert read_user(graphsim, options, client_certificate_password="Pa55-word!")["rc"] == 0
@@ -82,7 +84,7 @@ def test_certificate_with_password(graphsim, tmp_path):
     assert token_requests(graphsim) == 1  # only the good run asked for a token
 
 
-def test_wrong_secret(graphsim):
+def test_a_wrong_secret_fails_with_aadsts7000215_without_showing_it(graphsim):
     options = graphsim.module_auth()
     options["client_secret"] = "wrong-secret-value-123"
     message = failed(read_user(graphsim, options), "AADSTS7000215", graphsim.tenant_id, options["client_id"], "client secret")
@@ -90,21 +92,21 @@ def test_wrong_secret(graphsim):
     assert graphsim.log.graph_requests() == []
 
 
-def test_unknown_client(graphsim):
+def test_an_unknown_client_id_fails_with_what_to_check_before_any_graph_request(graphsim):
     options = graphsim.module_auth()
     options["client_id"] = "00000000-0000-0000-0000-00000000abcd"
     failed(read_user(graphsim, options), "AADSTS700016", "00000000-0000-0000-0000-00000000abcd", "check client_id, tenant_id and cloud")
     assert graphsim.log.graph_requests() == []
 
 
-def test_unknown_tenant(graphsim):
+def test_an_unknown_tenant_fails_naming_it_before_any_graph_request(graphsim):
     options = graphsim.module_auth()
     options["tenant_id"] = "fabrikam.onmicrosoft.com"
     failed(read_user(graphsim, options), "fabrikam.onmicrosoft.com", options["client_id"])
     assert graphsim.log.graph_requests() == []
 
 
-def test_expired_federated_assertion(graphsim, tmp_path):
+def test_an_expired_federated_assertion_fails_with_its_aadsts_code_before_any_graph_request(graphsim, tmp_path):
     options = graphsim.module_auth("federated")
     options["federated_token_file"] = graphsim.issue_federated_assertion(lifetime=-3600, path=str(tmp_path / "expired.jwt"))
     with open(options["federated_token_file"], encoding="utf-8") as handle:
@@ -114,7 +116,7 @@ def test_expired_federated_assertion(graphsim, tmp_path):
     assert graphsim.log.graph_requests() == []
 
 
-def test_empty_federated_token_file(graphsim, tmp_path):
+def test_an_empty_federated_token_file_fails_naming_it(graphsim, tmp_path):
     empty = tmp_path / "empty.jwt"
     empty.write_text("")
     options = graphsim.module_auth("federated")
@@ -139,7 +141,7 @@ def test_federated_token_file_is_read_for_every_token(graphsim_factory, tmp_path
     assert token_requests(sim) == 3
 
 
-def test_expired_access_token(graphsim):
+def test_an_expired_access_token_fails_after_one_401_without_showing_it(graphsim):
     options = graphsim.module_auth("access_token")
     options["access_token"] = graphsim.issue_token(lifetime=-10)
     message = failed(read_user(graphsim, options), "rejected the access_token")
@@ -242,6 +244,25 @@ def test_explicit_credential_beats_the_environment(graphsim, monkeypatch):
     options = graphsim.module_auth("certificate")
     result = read_user(graphsim, options)
     assert result["rc"] == 0 and result["credential"] == "client_certificate_path", result
+
+
+def test_a_secret_only_in_the_environment_is_used_and_masked_in_the_invocation(graphsim, monkeypatch):
+    creds = graphsim.credentials
+    sim_environment(monkeypatch, graphsim, AZURE_TENANT_ID=graphsim.tenant_id, AZURE_CLIENT_ID=creds["client_id"],
+                    AZURE_CLIENT_SECRET=creds["client_secret"])
+    result = run_module(probe_module, dict(action="settings"))
+    assert result["rc"] == 0 and result["credential"] == "client_secret", result
+    assert result["invocation"]["module_args"]["client_secret"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+    assert creds["client_secret"] not in json.dumps(result)
+
+
+def test_a_credential_given_as_null_or_empty_counts_as_not_given(graphsim, monkeypatch):
+    creds = graphsim.credentials
+    sim_environment(monkeypatch, graphsim, AZURE_TENANT_ID=graphsim.tenant_id, AZURE_CLIENT_ID=creds["client_id"],
+                    AZURE_CLIENT_SECRET=creds["client_secret"])
+    for given in (None, ""):
+        result = run_module(probe_module, dict(action="settings", client_secret=given, access_token=given))
+        assert result["rc"] == 0 and result["credential"] == "client_secret", result
 
 
 def test_two_credentials_in_the_environment_conflict(graphsim, monkeypatch):

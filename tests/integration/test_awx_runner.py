@@ -298,7 +298,7 @@ def test_route_a_check_then_run(graphsim, tmp_path, survey):
         assert json.load(command)["env"]["AZURE_SECRET"] == credentials["client_secret"]
 
 
-def test_route_b_certificate_run(graphsim, tmp_path, credential_type, survey):
+def test_route_b_certificate_run_takes_the_pem_path_from_awxs_file_injector(graphsim, tmp_path, credential_type, survey):
     """The collection's credential type with a PEM certificate: AWX's file injector hands the modules its path."""
     sim = graphsim
     credentials = sim.credentials
@@ -326,7 +326,7 @@ def test_route_b_certificate_run(graphsim, tmp_path, credential_type, survey):
     assert_no_secret_in_job_output(run, str(private_data_dir), [private_key])
 
 
-def test_route_b_secret_check(graphsim, tmp_path, credential_type, survey):
+def test_route_b_secret_check_mode_counts_the_empty_certificate_variables_as_unset(graphsim, tmp_path, credential_type, survey):
     """The collection's credential type with a client secret: the empty certificate variables count as not set."""
     sim = graphsim
     credentials = sim.credentials

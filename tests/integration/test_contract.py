@@ -75,7 +75,7 @@ def assert_interface_shape(result, name, check_mode, sim):
 
 
 @pytest.mark.parametrize("name", sorted(MODULES))
-def test_every_status_in_the_interface_shape(graphsim_session, name):
+def test_every_status_comes_in_the_interfaces_shape(graphsim_session, name):
     """removed, absent, failed (a target that is not there); then added and present: each result exactly as INTERFACE.md has it."""
     sim = graphsim_session
     kind, target = TARGETS[name]
@@ -106,7 +106,7 @@ def test_secret_options_are_masked_in_the_invocation(graphsim_session, name):
 
 
 @pytest.mark.parametrize("name", sorted(MODULES))
-def test_option_defaults_and_choices_as_enforced(graphsim_session, name):
+def test_option_defaults_apply_and_wrong_choices_are_refused(graphsim_session, name):
     sim = graphsim_session
     kind, target = TARGETS[name]
     removal = run(sim, name, [target], [LEAVER])  # state defaults to absent, api_version to v1.0

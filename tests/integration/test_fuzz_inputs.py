@@ -18,8 +18,7 @@ from hypothesis import strategies as st
 
 from modrun import run_module
 
-from ansible_collections.entra.membership.plugins.module_utils._member_module import MAX_MEMBERS, MAX_TARGETS
-from ansible_collections.entra.membership.plugins.module_utils._resolve import shown
+from ansible_collections.entra.membership.plugins.module_utils._references import MAX_MEMBERS, MAX_TARGETS, shown
 from ansible_collections.entra.membership.plugins.modules import entra_au_member, entra_group_member, entra_member_of_info, teams_member
 
 # module name -> (module, its target option, simulator kind, changeable targets the fuzz may hit)
@@ -197,7 +196,7 @@ NAMED_INJECTIONS = ("' or 1 eq 1", "/../users/x", "%2F..%2F", "$ref", "?$filter=
 
 @pytest.mark.parametrize("name", sorted(MODULES))
 @pytest.mark.parametrize("injection", NAMED_INJECTIONS, ids=repr)
-def test_named_injections_in_names_upns_and_ids(graphsim_session, name, injection):
+def test_injections_in_names_upns_and_ids_never_remove_anyone_else(graphsim_session, name, injection):
     sim = graphsim_session
     module, option, kind, real_names = MODULES[name]
     real_id = sim.state.id_of(kind, real_names[0])
@@ -371,7 +370,7 @@ FUZZ = settings(derandomize=True, max_examples=50, deadline=None, database=None,
 
 
 @pytest.mark.parametrize("name", sorted(MODULES))
-def test_fuzzed_targets_and_members(graphsim_session, name):
+def test_fuzzed_targets_and_members_are_refused_or_answered_pair_by_pair(graphsim_session, name):
     sim = graphsim_session
     kind, real_names = MODULES[name][2:]
 
@@ -452,7 +451,7 @@ def test_fuzzed_role_arguments_are_validated_or_refused_naming_the_option():
 
 
 @pytest.mark.parametrize("include_transitive", [False, True])
-def test_fuzzed_users_of_the_discovery_module(graphsim_session, include_transitive):
+def test_fuzzed_users_are_refused_or_read_one_entry_each_without_a_write(graphsim_session, include_transitive):
     """entra_member_of_info reads only: any users list ends in a refusal or one correct entry per user, and no write."""
     sim = graphsim_session
 

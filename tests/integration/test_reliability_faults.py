@@ -2,7 +2,7 @@
 permission the app lacks, a proxy's HTML page, an answer slower than ``timeout``, an answer lost
 after the write was done. Each ends in a clear per-pair result, the tenant as reported, and a
 re-run that finishes the job. (Single-request retries, Retry-After and backoff are in
-test_client_transport.py; $batch item retries in test_client_batch.py.)
+test_graph_client_transport.py; $batch item retries in test_graph_client_batch.py.)
 """
 import copy
 import re
@@ -224,7 +224,7 @@ def test_a_slow_answer_is_retried_and_the_removal_reported_once(graphsim_session
     assert not sim.state.is_member(sim.state.id_of("group", "VPN Users"), sim.state.user_id(LEAVER))
 
 
-# -- the seeds' caution holds under faults -------------------------------------------------------
+# -- no write without /$ref under faults (group-delete-members' Caution) ---------------------------
 
 
 def test_every_write_under_faults_is_a_ref_or_a_teams_action(graphsim_factory):

@@ -1,4 +1,5 @@
-"""The seeds' caution, enforced: the simulator's destructive-event check is active for every test
+"""No member object deleted (the Caution of https://learn.microsoft.com/graph/api/group-delete-members), enforced:
+the simulator's destructive-event check is active for every test
 (autouse, also for a simulator a test starts itself) and fires on a member removal without /$ref
 or a user deletion. (The fixtures' case is in tests/graphsim/tests/test_graphsim_groups.py.)"""
 import os

@@ -165,7 +165,7 @@ def run_soak(graphsim_factory, monkeypatch, size_name):
     return operations, statuses, sim
 
 
-def test_soak_ci_size(graphsim_factory, monkeypatch):
+def test_a_ci_size_soak_under_faults_leaves_the_tenant_exactly_as_intended(graphsim_factory, monkeypatch):
     operations, statuses, sim = run_soak(graphsim_factory, monkeypatch, "ci")
     print("soak, CI size: %d membership operations %s" % (operations, dict(statuses)))
     assert operations >= 200 and statuses["removed"] == statuses["added"] > 0
@@ -175,7 +175,7 @@ def test_soak_ci_size(graphsim_factory, monkeypatch):
 
 
 @pytest.mark.slow
-def test_soak_full_size(graphsim_factory, monkeypatch):
+def test_a_full_size_soak_under_faults_leaves_the_tenant_exactly_as_intended(graphsim_factory, monkeypatch):
     operations, statuses, _sim = run_soak(graphsim_factory, monkeypatch, "full")
     print("soak, full size: %d membership operations %s" % (operations, dict(statuses)))
     assert operations >= 2000 and statuses["removed"] == statuses["added"] > 0

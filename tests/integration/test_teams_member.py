@@ -11,7 +11,7 @@ from ansible_collections.entra.membership.plugins.modules import teams_member
 LEAVER = "leaver@contoso.com"
 LEAVER2 = "leaver2@contoso.com"
 CARL = "carl_northwind.com#EXT#@contoso.onmicrosoft.com"
-FALCON = "e4183b04-c9a2-417c-bde4-70e3ee46a6dc"  # seed 004's team
+FALCON = "e4183b04-c9a2-417c-bde4-70e3ee46a6dc"  # the team of https://learn.microsoft.com/graph/api/conversationmember-remove's examples
 JACOB = "18a80140-b0fb-4489-b360-2f6efaf225a0"
 ALEX = "86503198-b81b-43fe-81ee-ad45b8848ac9"
 REMOVE = r"/teams/[^/]+/members/remove$"
@@ -46,9 +46,9 @@ def test_forty_five_members_take_three_remove_requests(graphsim_factory):
     assert {entry["request_id"] for entry in result["results"]} <= {entry.request_id for entry in sim.log.filter(method="POST")}
 
 
-def test_the_seeds_207_example_is_mapped_member_by_member(graphsim_session):
+def test_a_207_answer_decides_each_member_as_microsofts_example_shows(graphsim_session):
     sim = graphsim_session
-    leaver = sim.state.user_id(LEAVER)  # a user who is not in the team, like the seed's c04f28bf-...
+    leaver = sim.state.user_id(LEAVER)  # not in the team, like c04f28bf-... in that page's example 3
     result = run(sim, teams=[FALCON], members=[leaver, ALEX])
     assert outcomes(result) == [("Project Falcon", leaver, "absent", None), ("Project Falcon", ALEX, "removed", "member")]
     (request,) = sim.log.filter(method="POST", path_re=REMOVE)
@@ -83,7 +83,7 @@ def test_last_owner_is_guarded_without_a_request(graphsim_session):
     assert sim.state.team_role(team(sim, "Offsite Planning"), sim.state.user_id(LEAVER2)) == "owner"
 
 
-def test_targets_that_are_not_teams(graphsim_session):
+def test_a_group_without_a_team_and_a_missing_team_fail_without_a_write(graphsim_session):
     sim = graphsim_session
     sales = sim.state.id_of("group", "Sales")
     result = run(sim, teams=["Sales", sales, "No Such Team"], members=[LEAVER2])
@@ -110,7 +110,7 @@ def test_owner_removed_and_restored_as_owner_and_a_guest_cannot_be_owner(graphsi
     assert entry["status"] == "failed" and entry["error"]["message"] == "Guest users cannot be owners of a team."
 
 
-def test_promote_a_member_to_owner(graphsim_session):
+def test_a_member_added_as_owner_is_promoted_in_check_mode_and_for_real(graphsim_session):
     sim = graphsim_session
     check = run(sim, check_mode=True, teams=[FALCON], members=[JACOB], state="present", role="owner")
     real = run(sim, teams=[FALCON], members=[JACOB], state="present", role="owner")

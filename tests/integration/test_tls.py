@@ -1,6 +1,6 @@
-"""TLS cases test_client_transport.py does not cover: verification with nothing configured, a wrong
+"""TLS cases test_graph_client_transport.py does not cover: verification with nothing configured, a wrong
 CA given in ca_path, and ca_path winning even when REQUESTS_CA_BUNDLE would have worked.
-(ca_path over REQUESTS_CA_BUNDLE, no CA, validate_certs false and its warning: test_client_transport.py.)"""
+(ca_path over REQUESTS_CA_BUNDLE, no CA, validate_certs false and its warning: test_graph_client_transport.py.)"""
 import pytest
 import trustme
 

@@ -66,7 +66,7 @@ def test_an_unknown_cloud_name_is_an_error_naming_it():
     ({"ENTRA_CLOUD": "usgov_dod", "AZURE_CLOUD_ENVIRONMENT": "AzureCloud"}, "usgov_dod"),
     ({"ENTRA_CLOUD": "", "AZURE_CLOUD_ENVIRONMENT": "AzureUSGovernment"}, "usgov"),
 ])
-def test_cloud_fallback_order_and_aliases(environ, expected):
+def test_cloud_comes_from_entra_cloud_then_azure_cloud_environment_by_its_azure_name(environ, expected):
     assert cloud_from_environment(environ) == expected
 
 

@@ -1,4 +1,6 @@
 """Validation of the shared connection options (pure: a params dict in, settings or a clear error out)."""
+import os
+
 import pytest
 
 from ansible_collections.entra.membership.plugins.module_utils._connection_options import (
@@ -7,6 +9,7 @@ from ansible_collections.entra.membership.plugins.module_utils._connection_optio
     SECRET_OPTIONS,
     connection_settings,
     env_vars,
+    with_environment_credentials,
 )
 from ansible_collections.entra.membership.plugins.module_utils._errors import EntraConfigError
 
@@ -52,7 +55,7 @@ def test_secrets_are_no_log():
     assert (ARGSPEC["timeout"]["default"], ARGSPEC["max_retries"]["default"], ARGSPEC["max_concurrency"]["default"]) == (30, 6, 4)
 
 
-def test_client_secret_settings():
+def test_a_client_secret_gives_settings_that_never_show_it():
     settings = connection_settings(params(client_secret=SECRET))
     assert settings.credential == "client_secret" and settings.secrets == (SECRET,)
     assert settings.endpoints.graph_url == "https://graph.microsoft.com" and settings.verify is True
@@ -110,7 +113,7 @@ def test_tenant_may_be_a_domain():
     assert connection_settings(params(client_secret=SECRET, tenant_id="contoso.onmicrosoft.com")).tenant_id == "contoso.onmicrosoft.com"
 
 
-def test_certificate_file_checks(tmp_path):
+def test_a_certificate_file_must_exist_and_hold_a_key_and_a_certificate(tmp_path):
     fails("client_certificate_path '/nonexistent.pem' does not exist", dict(client_certificate_path="/nonexistent.pem"))
     cert_only = tmp_path / "cert.pem"
     cert_only.write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
@@ -120,7 +123,7 @@ def test_certificate_file_checks(tmp_path):
     fails("it has no private key and no certificate", dict(client_certificate_path=str(neither)))
 
 
-def test_certificate_password_without_certificate():
+def test_a_certificate_password_without_a_certificate_is_an_error_only_when_given():
     fails("client_certificate_password was given without client_certificate_path",
           dict(client_secret=SECRET, client_certificate_password="pw"))
     # ...but one only in the environment (explicit=...) is ignored, as the certificate is not used.
@@ -132,7 +135,7 @@ def test_federated_token_file_must_exist():
     fails("federated_token_file '/nonexistent/token' does not exist", dict(federated_token_file="/nonexistent/token"))
 
 
-def test_tls_choices(tmp_path):
+def test_ca_path_or_validate_certs_false_decide_what_tls_trusts(tmp_path):
     ca = tmp_path / "ca.pem"
     ca.write_text("x")
     assert connection_settings(params(client_secret=SECRET, ca_path=str(ca))).verify == str(ca)
@@ -148,3 +151,13 @@ def test_env_fallback_skips_empty_variables(monkeypatch):
     monkeypatch.delenv("AZURE_SECRET")
     with pytest.raises(AnsibleFallbackNotFound):
         env_fallback("AZURE_CLIENT_SECRET", "AZURE_SECRET")
+
+
+def test_the_environment_fills_only_the_credentials_the_task_left_unset():
+    environ = {"AZURE_CLIENT_SECRET": "", "AZURE_SECRET": "from-awx", "AZURE_CLIENT_CERTIFICATE_PATH": "~/cert.pem",
+               "ENTRA_ACCESS_TOKEN": "from-env", "AZURE_TENANT_ID": "not-a-credential"}
+    merged, given = with_environment_credentials(params(access_token="given", client_certificate_password=""), environ)
+    assert given == {"access_token"}
+    assert (merged["client_secret"], merged["access_token"]) == ("from-awx", "given")
+    assert merged["client_certificate_path"] == os.path.expanduser("~/cert.pem")  # a path from the environment is expanded, as AnsibleModule does
+    assert merged["tenant_id"] == TENANT and merged["client_certificate_password"] == ""  # the others keep AnsibleModule's own fallbacks

@@ -23,7 +23,7 @@ import yaml
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.entra.membership.plugins.doc_fragments.graph import ModuleDocFragment
-from ansible_collections.entra.membership.plugins.module_utils._connection_options import ARGSPEC
+from ansible_collections.entra.membership.plugins.module_utils._connection_options import ARGSPEC, with_environment_credentials
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 INTERFACE_PATH = os.environ.get("ENTRA_INTERFACE_MD") or os.path.join(REPO_ROOT, "docs", "dev", "interface.md")
@@ -194,7 +194,7 @@ def test_exactly_the_secret_options_are_no_log():
     assert {option for option, spec in ARGSPEC.items() if spec.get("no_log")} == secret
 
 
-def test_defaults_and_cloud_choices():
+def test_defaults_and_cloud_choices_are_the_interfaces():
     for option in auth_options():
         default = documented_default(option)
         assert ARGSPEC[option].get("default") == default, option
@@ -223,9 +223,11 @@ def _expected(option, variable, index):
 
 
 def _resolved(option):
+    """``option`` as EntraModule resolves it: AnsibleModule's checks and fallbacks, then the credentials' own."""
     result = ArgumentSpecValidator(ARGSPEC).validate({})
     assert not result.error_messages, result.error_messages
-    return result.validated_parameters[option]
+    params, _given = with_environment_credentials(result.validated_parameters)
+    return params[option]
 
 
 def test_env_fallbacks_first_found_wins_and_empty_counts_as_unset(monkeypatch):
@@ -262,7 +264,7 @@ def test_every_module_documents_every_auth_option_as_the_fragment_does(name):
 
 
 @pytest.mark.parametrize("index", range(3))
-def test_member_module_options(index):
+def test_member_module_options_are_the_interfaces(index):
     name = member_modules()[index]
     options = rendered_docs()[name]["doc"]["options"]
     target = target_options()[name]
@@ -298,3 +300,26 @@ def test_member_module_return_docs_cover_the_interface(index):
     assert error_sample is None or set(error_sample) == error_keys
     statuses = " ".join(lines_of(returned["results"]["contains"]["status"]["description"]))
     assert all("V(%s)" % status in statuses for status in allowed["status"]), statuses
+
+
+# What every member module returns alike, entry by entry. ansible-core merges doc fragments into RETURN only from 2.20
+# (ansible/ansible#72635), so while 2.16-2.19 are supported each module repeats these: this keeps the copies one text.
+SHARED_RETURN = ("summary", "check_mode", "graph_stats", "results.member", "results.member_id", "results.status", "results.error")
+
+
+def return_entry(returned, dotted):
+    entry = {"contains": returned}
+    for key in dotted.split("."):
+        entry = entry["contains"][key]
+    return {key: value for key, value in entry.items() if key != "contains"}
+
+
+@pytest.mark.parametrize("entry", SHARED_RETURN)
+def test_the_return_entries_the_member_modules_share_are_the_same_text(entry):
+    first, *others = member_modules()
+    documented = return_entry(rendered_docs()[first]["return"], entry)
+    assert documented.get("description"), entry
+    for name in others:
+        assert return_entry(rendered_docs()[name]["return"], entry) == documented, "%s: RETURN's %s differs from %s's" % (name, entry, first)
+    if entry == "graph_stats":
+        assert return_entry(rendered_docs()["entra_member_of_info"]["return"], entry) == documented

@@ -6,27 +6,27 @@ GRAPH_404 = {"error": {"code": "Request_ResourceNotFound",
                        "innerError": {"date": "2024-01-01T00:00:00", "request-id": "rid-1", "client-request-id": "crid-1"}}}
 
 
-def test_graph_error_body():
+def test_a_graph_error_body_gives_status_code_message_and_its_own_request_id():
     error = GraphError.from_response(404, GRAPH_404, {"request-id": "header-rid"})
     assert error.to_dict() == {"status": 404, "code": "Request_ResourceNotFound",
                                "message": GRAPH_404["error"]["message"], "request_id": "rid-1"}
     assert "Request_ResourceNotFound" in str(error) and "rid-1" in str(error)
 
 
-def test_graph_error_body_as_bytes_and_request_id_from_headers():
+def test_a_graph_error_body_in_bytes_takes_the_request_id_from_the_headers():
     body = b'{"error": {"code": "Authorization_RequestDenied", "message": "Insufficient privileges to complete the operation."}}'
     error = GraphError.from_response(403, body, {"Request-Id": "rid-2"})
     assert (error.status, error.code, error.request_id) == (403, "Authorization_RequestDenied", "rid-2")
 
 
-def test_batch_item_shape():
+def test_a_batch_items_error_is_read_like_a_response():
     item = {"id": "3", "status": 429, "headers": {"Retry-After": "2"},
             "body": {"error": {"code": "TooManyRequests", "message": "Too many requests"}}}
     error = GraphError.from_response(item["status"], item["body"], item["headers"])
     assert (error.status, error.code, error.message, error.request_id) == (429, "TooManyRequests", "Too many requests", None)
 
 
-def test_oauth_error_shape():
+def test_an_oauth_error_gives_its_code_and_description():
     error = GraphError.from_response(401, {"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret."})
     assert (error.code, error.message) == ("invalid_client", "AADSTS7000215: Invalid client secret.")
 
@@ -39,7 +39,7 @@ def test_html_proxy_page_becomes_a_short_message():
     assert len(error.message) < 300 and "xxxx" not in error.message
 
 
-def test_plain_text_and_empty_bodies():
+def test_plain_text_and_empty_bodies_become_short_messages_named_by_the_status():
     text = GraphError.from_response(500, "upstream connect error or disconnect/reset before headers\n" * 50)
     assert text.code == "InternalServerError" and "non-JSON" in text.message and len(text.message) < 300
     empty = GraphError.from_response(503, None)
@@ -66,7 +66,7 @@ class Timeout(Exception):
     pass
 
 
-def test_transport_failures():
+def test_transport_failures_have_no_status_and_name_the_host_and_what_to_check():
     refused = GraphError.from_exception(ConnectionError(
         "HTTPSConnectionPool(host='127.0.0.1', port=1): Max retries exceeded with url: /v1.0/users (Caused by NewConnectionError("
         "'<urllib3.connection.HTTPSConnection object at 0x7f>: Failed to establish a new connection: [Errno 111] Connection refused'))"),

@@ -28,11 +28,11 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
     ("2", 2.0), ("2.128", 2.128), (" 0.1 ", 0.1), ("0", 0.0), (3, 3.0), ("-4", 0.0), ("99999", MAX_RETRY_AFTER),
     (None, None), ("", None), ("soon", None), ("nan", None), ("Wed, 32 Foo 2024 99:00:00 GMT", None),
 ])
-def test_retry_after_seconds(value, expected):
+def test_retry_after_in_seconds_is_bounded_and_junk_is_ignored(value, expected):
     assert parse_retry_after(value) == expected
 
 
-def test_retry_after_http_date():
+def test_retry_after_as_an_http_date_counts_from_now():
     now = datetime(2024, 5, 1, 12, 0, 0, tzinfo=timezone.utc).timestamp()
     later = format_datetime(datetime(2024, 5, 1, 12, 0, 30, tzinfo=timezone.utc), usegmt=True)
     assert parse_retry_after(later, now=now) == 30.0
@@ -61,13 +61,13 @@ def test_key_literal_doubles_quotes_and_encodes_hash():
     assert key_literal("x/../y?z") == "'x%2F..%2Fy%3Fz'"
 
 
-def test_graph_request_url_for_batch_items():
+def test_a_batch_items_url_is_the_path_and_its_encoded_query():
     assert GraphRequest("GET", "/users/x").url() == "/users/x"
     assert GraphRequest("GET", "/groups", params={"$select": "id"}).url() == "/groups?$select=id"
     assert GraphRequest("GET", "/groups?$top=5", params={"$select": "id"}).url() == "/groups?$top=5&$select=id"
 
 
-def test_response_ok_and_raise_for_error():
+def test_a_response_is_ok_only_for_2xx_and_raises_its_error_otherwise():
     assert GraphResponse(204).ok
     assert not GraphResponse(None).ok
     failed = GraphResponse(404, body={"error": {"code": "Request_ResourceNotFound", "message": "gone"}}, request_id="r")

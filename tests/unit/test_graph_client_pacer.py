@@ -34,7 +34,7 @@ def answered(pacer, clock, seconds, accepted, throttled=0, retry_after=None, nea
     """A request of ``accepted + throttled`` sent now and answered ``seconds`` later."""
     ticket = sent(pacer, accepted + throttled)
     clock.now += seconds
-    pacer.settle(ticket, accepted, throttled, retry_after, near_limit)
+    pacer.record_answer(ticket, accepted, throttled, retry_after, near_limit)
 
 
 def throttled_after_ten_seconds_at_20_a_second(pacer, clock, near_limit=None):
@@ -46,9 +46,9 @@ def throttled_after_ten_seconds_at_20_a_second(pacer, clock, near_limit=None):
 def test_a_retry_after_holds_every_worker_not_only_the_one_that_got_it(clock):
     pacer = Pacer(4, clock=clock)
     throttled, other = sent(pacer), sent(pacer)
-    pacer.settle(throttled, accepted=15, throttled=5, retry_after=2.0)
+    pacer.record_answer(throttled, accepted=15, throttled=5, retry_after=2.0)
     assert pacer.delay(BATCH_LIMIT, clock.now) == pytest.approx(2.0)  # the next request of any worker
-    pacer.settle(other, accepted=BATCH_LIMIT, throttled=0, retry_after=None)
+    pacer.record_answer(other, accepted=BATCH_LIMIT, throttled=0, retry_after=None)
     clock.now += 0.5
     assert pacer.delay(1, clock.now) == pytest.approx(1.5)
     assert pacer.snapshot()["paused_for"] == pytest.approx(1.5)
@@ -59,10 +59,10 @@ def test_a_retry_after_holds_every_worker_not_only_the_one_that_got_it(clock):
 def test_a_longer_retry_after_extends_the_pause_a_shorter_one_does_not_shorten_it(clock):
     pacer = Pacer(4, clock=clock)
     first, second, third = sent(pacer), sent(pacer), sent(pacer)
-    pacer.settle(first, 0, BATCH_LIMIT, 5.0)
-    pacer.settle(second, 0, BATCH_LIMIT, 1.0)
+    pacer.record_answer(first, 0, BATCH_LIMIT, 5.0)
+    pacer.record_answer(second, 0, BATCH_LIMIT, 1.0)
     assert pacer.delay(1, clock.now) == pytest.approx(5.0)
-    pacer.settle(third, 0, BATCH_LIMIT, 9.0)
+    pacer.record_answer(third, 0, BATCH_LIMIT, 9.0)
     assert pacer.delay(1, clock.now) == pytest.approx(9.0)
 
 
@@ -70,10 +70,10 @@ def test_in_flight_limit_halves_on_a_throttling_event_and_grows_back_one_by_one(
     pacer = Pacer(4, clock=clock)
     tickets = [sent(pacer) for _slot in range(4)]
     assert pacer.delay(1, clock.now) is None  # four out: the fifth waits for an answer
-    pacer.settle(tickets[0], 10, 10, None)
+    pacer.record_answer(tickets[0], 10, 10, None)
     assert pacer.concurrency == 2 and pacer.events == 1
     for ticket in tickets[1:]:
-        pacer.settle(ticket, BATCH_LIMIT, 0, None)  # sent before the slowdown: neither a new event nor a reason to grow
+        pacer.record_answer(ticket, BATCH_LIMIT, 0, None)  # sent before the slowdown: neither a new event nor a reason to grow
     assert pacer.events == 1 and pacer.concurrency == 2
     grown = []
     for _answer in range(5):
@@ -88,7 +88,7 @@ def test_in_flight_limit_halves_on_a_throttling_event_and_grows_back_one_by_one(
 def test_answers_to_requests_sent_before_a_slowdown_do_not_slow_down_again(clock):
     pacer = Pacer(8, clock=clock)
     for ticket in [sent(pacer) for _slot in range(4)]:
-        pacer.settle(ticket, 0, BATCH_LIMIT, None)
+        pacer.record_answer(ticket, 0, BATCH_LIMIT, None)
     assert pacer.events == 1 and pacer.concurrency == 4
     answered(pacer, clock, 0.1, 0, BATCH_LIMIT)  # sent after it: a new event
     assert pacer.events == 2 and pacer.concurrency == 2
@@ -151,7 +151,7 @@ def test_the_rate_doubles_once_graph_stops_saying_the_app_is_near_its_limit(cloc
     early = sent(pacer, 5)
     answered(pacer, clock, 0.0, 5, near_limit=False)  # room to spare: doubled
     assert pacer.rate() == pytest.approx(2 * before)
-    pacer.settle(early, 5, 0, None, False)  # sent before that doubling: no second one for it
+    pacer.record_answer(early, 5, 0, None, False)  # sent before that doubling: no second one for it
     assert pacer.rate() == pytest.approx(2 * before)
     clock.now += 1.0
     before = pacer.rate()

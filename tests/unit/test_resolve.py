@@ -1,25 +1,17 @@
-"""Pure parts of resolution: id and UPN validation, path and filter encoding, target collections."""
+"""Pure parts of resolution: user paths, filter encoding, target collections, the fold of resolved members."""
 import pytest
 
+from ansible_collections.entra.membership.plugins.module_utils._references import upn_problem
 from ansible_collections.entra.membership.plugins.module_utils._resolve import (
+    Member,
     filter_literal,
-    is_object_id,
-    object_id_segment,
+    fold_members,
     target_collection,
     upn_filter_request,
-    upn_problem,
     user_path,
 )
 
 GUID = "0F8FAD5B-D9CB-469F-A165-70867728950E"
-
-
-def test_object_ids():
-    assert is_object_id(GUID) and object_id_segment(GUID) == GUID.lower()
-    for bad in ["", "0f8fad5b", GUID + "/../x", "../" + GUID, GUID + "?x=1", " " + GUID, None, 42]:
-        assert not is_object_id(bad)
-        with pytest.raises(ValueError):
-            object_id_segment(bad)
 
 
 @pytest.mark.parametrize("upn, path", [
@@ -30,7 +22,7 @@ def test_object_ids():
     ("o'brien@contoso.com", "/users('o''brien@contoso.com')"),
     (GUID, "/users/" + GUID.lower()),
 ])
-def test_user_paths(upn, path):
+def test_a_user_path_encodes_a_guests_hash_and_quotes_an_odd_upn(upn, path):
     assert user_path(upn) == path
 
 
@@ -40,7 +32,7 @@ def test_user_paths(upn, path):
     ("ada@contoso.com?$select=x", "'?'"), ("ada%23@contoso.com", "'%'"), ("ada\n@contoso.com", "control"),
     ("ada @contoso.com", "' '"), ("", "empty"),
 ])
-def test_upn_validation(value, reason):
+def test_what_is_no_upn_is_named_and_never_becomes_a_path(value, reason):
     assert reason in upn_problem(value)
     with pytest.raises(ValueError):
         user_path(value)
@@ -67,10 +59,18 @@ def test_upn_filter_request_doubles_quotes_and_encodes_what_a_url_would_misread(
                              "&$select=id,userPrincipalName,displayName")
 
 
-def test_target_collections():
+def test_teams_are_read_as_groups_and_units_where_the_api_version_keeps_them():
     assert target_collection("group") == "/groups"
     assert target_collection("team", "beta") == "/groups"
     assert target_collection("administrative_unit", "v1.0") == "/directory/administrativeUnits"
     assert target_collection("administrative_unit", "beta") == "/administrativeUnits"
     with pytest.raises(ValueError, match="target type must be one of group, administrative_unit, team"):
         target_collection("device")
+
+
+def test_a_second_reference_to_a_resolved_object_is_dropped_with_a_warning():
+    members = {"ada@contoso.com": Member("ada@contoso.com", GUID.lower(), found=True), GUID: Member(GUID, GUID.lower(), found=True),
+               "gone@contoso.com": Member("gone@contoso.com")}
+    warnings = []
+    assert fold_members(members, warnings.append, option="users") == ["ada@contoso.com", "gone@contoso.com"]
+    assert warnings == ["users: 'ada@contoso.com' and '%s' are the same object (%s); it is handled once, as 'ada@contoso.com'" % (GUID, GUID.lower())]

@@ -5,24 +5,22 @@
 
 """Discovery for entra_member_of_info: a user's direct groups, administrative units and teams, with what Graph lets an app change.
 
-A run costs a handful of requests however many users are given, because every round is one
-``$batch`` of 20 for all users together: resolve the users; read each user's ``memberOf`` cast to
-groups and to administrative units (and ``transitiveMemberOf`` when asked), first pages together,
-further pages followed; then read the owners of every distinct team found, again batched. Nothing
-is written. Whether a membership can be changed is decided by the member modules' own guards
-(``_directory_members.GROUPS.refusal`` / ``ADMINISTRATIVE_UNITS.refusal``), so discovery and
-removal never disagree.
+Every round (users, memberships, team owners) is one ``$batch`` for all users together, so many
+users cost a handful of requests. Removability comes from the member engines' own guards
+(``_engine_directory.GROUPS.refusal`` / ``ADMINISTRATIVE_UNITS.refusal``), so discovery and removal never disagree.
 
 FOR INTERNAL COLLECTION USE ONLY: this interface may change in any release.
 """
 
 from __future__ import annotations
 
-from ansible_collections.entra.membership.plugins.module_utils._directory_members import ADMINISTRATIVE_UNITS, GROUPS, READ_PAGE_SIZE
-from ansible_collections.entra.membership.plugins.module_utils._graph_client import GraphRequest
-from ansible_collections.entra.membership.plugins.module_utils._member_module import _fold_members, read_collections
-from ansible_collections.entra.membership.plugins.module_utils._membership import failure
-from ansible_collections.entra.membership.plugins.module_utils._resolve import Target, object_id_segment, resolve_members
+from ansible_collections.entra.membership.plugins.module_utils._connection_options import API_VERSION_ARGSPEC
+from ansible_collections.entra.membership.plugins.module_utils._engine_directory import ADMINISTRATIVE_UNITS, GROUPS, READ_PAGE_SIZE
+from ansible_collections.entra.membership.plugins.module_utils._errors import error_dict
+from ansible_collections.entra.membership.plugins.module_utils._graph_client import GraphRequest, read_collections
+from ansible_collections.entra.membership.plugins.module_utils._outcomes import failure
+from ansible_collections.entra.membership.plugins.module_utils._references import MAX_MEMBERS, checked_references, member_problem, object_id_segment
+from ansible_collections.entra.membership.plugins.module_utils._resolve import Target, fold_members, resolve_members
 
 TRANSITIVE_REASON = 'reached through nested group membership'
 TEAM_ROLE_OWNER = 'owner'
@@ -130,8 +128,8 @@ class UserMemberships:
         if member.error is not None:
             self.error = read_error(member.error, ref, 'user')
         elif member.found and member.object_type != 'user':
-            self.error = {'status': None, 'code': 'NotAUser', 'message': "'%s' is a %s, not a user: entra_member_of_info reads users' memberships"
-                          % (ref, member.object_type or 'directory object'), 'request_id': None}
+            self.error = error_dict(None, 'NotAUser', "'%s' is a %s, not a user: entra_member_of_info reads users' memberships"
+                                    % (ref, member.object_type or 'directory object'))
 
     @property
     def readable(self):
@@ -202,7 +200,7 @@ def _read_team_owners(client, users):
     return owners
 
 
-def _settle_teams(user, owners):
+def _add_teams(user, owners):
     for group in user.groups:
         if not group['is_team']:
             continue
@@ -215,16 +213,16 @@ def _settle_teams(user, owners):
         user.teams.append(team_entry(group, role))
 
 
-def _settle_limited(user):
+def _fail_on_limited_information(user):
     """Memberships Graph named only by id make the user's answer incomplete: which of them are teams is unknown too."""
     hidden = [entry for entry in user.groups + user.administrative_units if entry['reason_code'] == LIMITED_INFORMATION]
     if hidden:
-        user.fail({'status': None, 'code': LIMITED_INFORMATION, 'request_id': None, 'message':
-                   "Graph returned only the ids of %d of the memberships of '%s' (each entry's reason names the permission the app lacks): "
-                   "which are teams and whether they can be changed is unknown" % (len(hidden), user.ref)})
+        user.fail(error_dict(None, LIMITED_INFORMATION,
+                             "Graph returned only the ids of %d of the memberships of '%s' (each entry's reason names the permission the app lacks): "
+                             "which are teams and whether they can be changed is unknown" % (len(hidden), user.ref)))
 
 
-def _settle_transitive(user):
+def _keep_nested_only(user):
     direct = {group['id'].lower() for group in user.groups}
     user.transitive_groups = [transitive_entry(item) for item in user.transitive_groups if str(item.get('id') or '').lower() not in direct]
 
@@ -235,17 +233,17 @@ def discover(client, user_refs, include_transitive=False, warn=None):
     A user given twice in different forms (its id and its UPN) is read once, under the first form, with a warning.
     """
     members = resolve_members(client, user_refs)
-    user_refs = _fold_members(members, warn or (lambda message: None), option='users')
+    user_refs = fold_members(members, warn or (lambda message: None), option='users')
     users = [UserMemberships(ref, members[ref], include_transitive) for ref in user_refs]
     readable = [user for user in users if user.readable]
     if readable:
         _read_memberships(client, readable, include_transitive)
         owners = _read_team_owners(client, readable)
         for user in readable:
-            _settle_limited(user)
-            _settle_teams(user, owners)
+            _fail_on_limited_information(user)
+            _add_teams(user, owners)
             if include_transitive:
-                _settle_transitive(user)
+                _keep_nested_only(user)
     return [user.result() for user in users]
 
 
@@ -262,3 +260,31 @@ def compose_msg(module_name, entries):
     if failed:
         parts.append('%d failed (%s)' % (len(failed), ', '.join("'%s'" % ref for ref in failed)))
     return '%s: %s' % (module_name, ', '.join(parts))
+
+
+def discovery_argument_spec():
+    """The argument_spec of entra_member_of_info (the connection options are added by EntraModule)."""
+    return dict(
+        users=dict(type='list', elements='str', required=True),
+        include_transitive=dict(type='bool', default=False),
+        api_version=dict(API_VERSION_ARGSPEC),
+    )
+
+
+def run_discovery(module, module_name):
+    """The whole task of entra_member_of_info; ends in exit_json, or fail_json when any user could not be read in full."""
+    with module.fail_on_error(changed=False):
+        result = _discovery_task(module, module_name)
+    if any(entry['error'] is not None for entry in result['users']):
+        module.fail_json(**result)
+    module.exit_json(**result)
+
+
+def _discovery_task(module, module_name):
+    params = module.params
+    try:
+        user_refs = checked_references('users', params['users'], member_problem, MAX_MEMBERS)
+    except ValueError as exc:
+        module.fail_json(msg=str(exc), changed=False)
+    users = discover(module.client, user_refs, params['include_transitive'], warn=module.warn) if user_refs else []
+    return dict(changed=False, msg=compose_msg(module_name, users), users=users, tenant_id=params['tenant_id'] or None, cloud=params['cloud'])

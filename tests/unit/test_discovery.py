@@ -1,9 +1,9 @@
 """Pure functions of the discovery engine: entries, removability (the member modules' guards), the message."""
 import pytest
 
-from ansible_collections.entra.membership.plugins.module_utils._directory_members import ADMINISTRATIVE_UNITS, GROUPS
+from ansible_collections.entra.membership.plugins.module_utils._engine_directory import ADMINISTRATIVE_UNITS, GROUPS
 from ansible_collections.entra.membership.plugins.module_utils._errors import GraphError
-from ansible_collections.entra.membership.plugins.module_utils._member_of import (
+from ansible_collections.entra.membership.plugins.module_utils._discovery import (
     TRANSITIVE_REASON,
     administrative_unit_entry,
     compose_msg,
@@ -59,7 +59,7 @@ def test_group_entry_carries_the_flags_as_booleans():
     ({"membershipType": "dynamic"}, True, False, "DynamicMembership"),
     ({"isMemberManagementRestricted": True}, False, True, "ManagementRestricted"),
 ])
-def test_administrative_unit_entry(flags, dynamic, restricted, code):
+def test_an_administrative_unit_is_removable_unless_dynamic_or_restricted(flags, dynamic, restricted, code):
     raw = dict({"id": GROUP_ID, "displayName": "Germany"}, **flags)
     entry = administrative_unit_entry(raw)
     refusal = ADMINISTRATIVE_UNITS.refusal(Target(GROUP_ID, GROUP_ID, "Germany", "administrative_unit", raw))
@@ -82,7 +82,7 @@ def test_a_team_inherits_its_groups_removability():
                      "reason": dynamic_team["reason"], "reason_code": "DynamicMembership"}
 
 
-def test_transitive_entry():
+def test_a_group_reached_through_nesting_is_never_removable():
     assert transitive_entry({"id": GROUP_ID, "displayName": "Engineering"}) == {
         "id": GROUP_ID, "display_name": "Engineering", "type": "group", "removable": False, "reason": TRANSITIVE_REASON,
         "reason_code": "NestedMembership"}
@@ -114,5 +114,5 @@ def entry(user, found=True, error=None):
     ([entry("a"), entry("b", found=False)], "m: 1 user read, 1 not found ('b')"),
     ([entry("a", error={}), entry("b", found=False, error={})], "m: 0 users read, 2 failed ('a', 'b')"),
 ])
-def test_compose_msg(entries, msg):
+def test_msg_counts_the_users_read_not_found_and_failed(entries, msg):
     assert compose_msg("m", entries) == msg

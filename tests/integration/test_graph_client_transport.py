@@ -76,7 +76,7 @@ def test_validate_certs_false_works_and_warns(graphsim, monkeypatch):
     assert any("validate_certs is false" in warning for warning in result["warnings"])
 
 
-def test_validate_certs_from_the_environment(graphsim, monkeypatch):
+def test_validate_certs_false_is_taken_from_the_environment(graphsim, monkeypatch):
     monkeypatch.setenv("ENTRA_VALIDATE_CERTS", "false")
     result = run_module(probe_module, dict(graphsim.module_auth(), ca_path=None, action="get", path="/users/" + ADA))
     assert result["rc"] == 0 and result["verify"] is False, result
@@ -138,7 +138,7 @@ def test_proxy_from_the_environment_is_used(graphsim, monkeypatch):
 # -- headers ---------------------------------------------------------------------------------
 
 
-def test_user_agent_and_a_fresh_client_request_id_per_request(graphsim):
+def test_every_request_carries_the_user_agent_and_a_fresh_client_request_id(graphsim):
     client, _warnings = client_for(graphsim)
     first = client.request("GET", "/users/" + ADA)
     second = client.request("GET", "/users/nobody@contoso.com")
@@ -215,7 +215,7 @@ def test_a_server_that_never_answers_times_out_clearly(graphsim):
     assert "within 1 seconds" in response.error.message and graphsim.base_url.split("//")[1] in response.error.message
 
 
-def test_nothing_listens(graphsim):
+def test_a_port_where_nothing_listens_is_a_connection_error_retried_as_allowed(graphsim):
     client, _warnings = client_for(graphsim, "access_token", graph_endpoint="https://127.0.0.1:9", max_retries=1)
     response = client.request("GET", "/users/" + ADA)
     assert (response.status, response.error.code) == (None, "ConnectionError")

@@ -5,36 +5,33 @@
 
 """The Teams engine of teams_member: ``POST /teams/{id}/members/remove`` and ``/members/add``, 20 members a request.
 
-Each team's roster (``GET /teams/{id}/members``) is read once, before any write: it gives every
-member's role (reported in the results), the owners (for the last-owner guard), what check mode
-predicts, and who is already in the team for ``state: present`` (Teams' add does not say "already
-a member", so the roster decides ``present``). Removal is sent for every given user even when the
-roster does not list it: the roster may lag behind a change, and Graph's 207 ``NotFound`` says
-``absent`` with authority. The requests travel through the client's ``$batch`` (concurrency
-bounded, each throttled request retried on its own).
+Each team's roster is read once, before any write: it gives the roles the results report, the
+owners the last-owner guard protects, and ``present`` (Teams' add does not say "already a member").
+A removal is still sent for a user the roster does not list, as the roster may lag: Graph's 207
+``NotFound`` says ``absent`` with authority ("conversationMember: remove",
+https://learn.microsoft.com/graph/api/conversationmember-remove).
 
 FOR INTERNAL COLLECTION USE ONLY: this interface may change in any release.
 """
 
 from __future__ import annotations
 
-from ansible_collections.entra.membership.plugins.module_utils._graph_client import GraphRequest
-from ansible_collections.entra.membership.plugins.module_utils._member_module import (
-    denied_prediction,
-    read_collections,
-)
-from ansible_collections.entra.membership.plugins.module_utils._membership import (
+from ansible_collections.entra.membership.plugins.module_utils._engine_base import MemberEngine
+from ansible_collections.entra.membership.plugins.module_utils._errors import error_dict
+from ansible_collections.entra.membership.plugins.module_utils._graph_client import GraphRequest, read_collections
+from ansible_collections.entra.membership.plugins.module_utils._outcomes import (
     ABSENT,
     ADDED,
     FAILED,
     PRESENT,
     REMOVED,
     outcome,
+    predicted_denial,
     read_failure,
-    refused,
+    refusal_outcome,
     team_write_outcomes,
 )
-from ansible_collections.entra.membership.plugins.module_utils._resolve import object_id_segment
+from ansible_collections.entra.membership.plugins.module_utils._references import object_id_segment
 
 TEAMS_CHUNK = 20              # Graph's maximum of values in one members/remove or members/add
 MEMBER_TYPE = 'microsoft.graph.aadUserConversationMember'
@@ -61,59 +58,54 @@ def _is_guest(pair, roster_entry):
     return '#ext#' in (pair.member.upn or pair.member_ref or '').lower()
 
 
-class TeamMembers:
-    """The engine ``run_member_module`` drives for teams."""
+class TeamMembers(MemberEngine):
+    """The engine of teams; a group without a team is already a resolution error (NotATeam), so no target guard."""
 
     option = 'teams'
     target_type = 'team'
     noun = 'team'
-    select = None
     with_role = True
 
     def __init__(self, role=None, allow_ownerless=False):
         self.role = role or 'member'
         self.allow_ownerless = allow_ownerless
 
-    def check_options(self, module):
-        if module.params['state'] == 'absent' and module.params.get('role'):
-            module.warn("role '%s' is ignored with state=absent: members are removed whatever their role" % module.params['role'])
+    def option_warnings(self, params):
+        if params['state'] == 'absent' and params.get('role'):
+            return ["role '%s' is ignored with state=absent: members are removed whatever their role" % params['role']]
+        return []
 
-    @staticmethod
-    def refusal(target):
-        return None  # a group without a team is already a resolution error (NotATeam)
-
-    @staticmethod
-    def member_refusal(member, state):
+    def member_refusal(self, member, state):
         if member.object_type in (None, 'user'):
             return None
         if state == 'absent':
             return outcome(ABSENT)  # only users are in a team's roster
-        return refused('NotAUser', "'%s' is a %s: only users can be members of a team" % (member.ref, member.object_type))
+        return refusal_outcome('NotAUser', "'%s' is a %s: only users can be members of a team" % (member.ref, member.object_type))
 
     def diff_label(self, pair, after=False):
         role = self.role if after and pair.outcome is not None and pair.outcome.status == ADDED else pair.role
         return '%s (%s)' % (pair.member_ref, role or 'member')
 
-    def _denied(self, target):
+    def denial_explanation(self, target):
         return "the app may not change the members of team '%s': it needs %s" % (target.display_name, ' or '.join(WRITE_PERMISSIONS))
 
-    def settle(self, client, pairs, state, check_mode, want_before):
+    def decide_open_pairs(self, client, pairs, state, check_mode, diff_mode):  # pylint: disable=unused-argument  # the roster is read anyway
         resolved = [pair for pair in pairs if pair.target.id and pair.member_id]
         rosters = self._read_rosters(client, resolved)
         for pair in resolved:
             roster, error = rosters[pair.target.id.lower()]
             if error is not None:
                 if pair.outcome is None:
-                    pair.decide(read_failure(error))
+                    pair.outcome = read_failure(error)
                 continue
             entry = roster.get(pair.member_id.lower())
             pair.role = roster_role(entry) if entry is not None else None
             pair.was_member = entry is not None
         open_pairs = [pair for pair in pairs if pair.outcome is None]
         if state == 'absent':
-            self._guard_owners(open_pairs, rosters)
+            self._refuse_removing_every_owner(open_pairs, rosters)
         else:
-            self._keep_present(open_pairs)
+            self._decide_already_present(open_pairs)
         open_pairs = [pair for pair in open_pairs if pair.outcome is None]
         if not open_pairs:
             return
@@ -137,7 +129,7 @@ class TeamMembers:
                 rosters[team_id] = ({str(item['userId']).lower(): item for item in items if isinstance(item, dict) and item.get('userId')}, None)
         return rosters
 
-    def _guard_owners(self, pairs, rosters):
+    def _refuse_removing_every_owner(self, pairs, rosters):
         """Refuse to remove every owner of a team: Teams will not do it, and an ownerless team has nobody to manage it."""
         if self.allow_ownerless:
             return
@@ -151,14 +143,14 @@ class TeamMembers:
             if owners and owners <= {pair.member_id.lower() for pair in leaving}:
                 names = ', '.join(pair.member_ref for pair in leaving)
                 for pair in leaving:
-                    pair.decide(refused('LastOwner', "%s (team '%s' has no owner other than %s); or set allow_ownerless: true to send the removal anyway"
-                                        % (NO_OWNER, pair.target.display_name, names)))
+                    pair.outcome = refusal_outcome('LastOwner', "%s (team '%s' has no owner other than %s); or set allow_ownerless: true to send "
+                                                   "the removal anyway" % (NO_OWNER, pair.target.display_name, names))
 
-    def _keep_present(self, pairs):
+    def _decide_already_present(self, pairs):
         """Already in the team with the role asked for (an owner is a member too): nothing to send."""
         for pair in pairs:
             if pair.was_member and (self.role == 'member' or pair.role == 'owner'):
-                pair.decide(outcome(PRESENT))
+                pair.outcome = outcome(PRESENT)
 
     def _predict(self, client, pairs, state, rosters):
         granted = client.granted_permissions()
@@ -167,27 +159,25 @@ class TeamMembers:
             team_id = pair.target.id.lower()
             roster = rosters[team_id][0] or {}
             entry = roster.get(pair.member_id.lower())
-            denial = denied_prediction(granted, WRITE_PERMISSIONS, self._denied(pair.target))
+            denial = predicted_denial(granted, WRITE_PERMISSIONS, self.denial_explanation(pair.target))
             if denial:
-                pair.decide(denial)
+                pair.outcome = denial
             elif state == 'absent' and not pair.was_member:
-                pair.decide(outcome(ABSENT))
+                pair.outcome = outcome(ABSENT)
             elif state == 'absent' and pair.role == 'owner':
                 # Reached only with allow_ownerless: Teams removes owners in turn and refuses the last one.
                 left = owners_left.setdefault(team_id, sum(1 for item in roster.values() if roster_role(item) == 'owner'))
                 if left <= 1:
-                    pair.decide(outcome(FAILED, {'status': 400, 'code': 'BadRequest', 'request_id': None,
-                                                 'message': 'Teams refuses to remove the last owner of a team (predicted)'}))
+                    pair.outcome = outcome(FAILED, error_dict(400, 'BadRequest', 'Teams refuses to remove the last owner of a team (predicted)'))
                 else:
                     owners_left[team_id] = left - 1
-                    pair.decide(outcome(REMOVED))
+                    pair.outcome = outcome(REMOVED)
             elif state == 'absent':
-                pair.decide(outcome(REMOVED))
+                pair.outcome = outcome(REMOVED)
             elif self.role == 'owner' and _is_guest(pair, entry):
-                pair.decide(outcome(FAILED, {'status': 400, 'code': 'BadRequest', 'request_id': None,
-                                             'message': 'a guest cannot be an owner of a team (predicted; Teams refuses it)'}))
+                pair.outcome = outcome(FAILED, error_dict(400, 'BadRequest', 'a guest cannot be an owner of a team (predicted; Teams refuses it)'))
             else:
-                pair.decide(outcome(ADDED))
+                pair.outcome = outcome(ADDED)
 
     # -- the real run -------------------------------------------------------------------------------
 
@@ -206,7 +196,7 @@ class TeamMembers:
                     for team_id, chunk in chunks]
         for (team_id, chunk), response in zip(chunks, client.batch(requests)):
             members_before = {pair.member_id.lower() for pair in chunk if pair.was_member}
-            outcomes = team_write_outcomes(response, [pair.member_id for pair in chunk], state, denied=self._denied(chunk[0].target),
+            outcomes = team_write_outcomes(response, [pair.member_id for pair in chunk], state, denial_explanation=self.denial_explanation(chunk[0].target),
                                            members_before=members_before)
             for pair in chunk:
-                pair.decide(outcomes[pair.member_id])
+                pair.outcome = outcomes[pair.member_id]

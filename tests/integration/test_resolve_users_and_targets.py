@@ -126,13 +126,13 @@ def test_a_group_id_as_member_is_found_as_a_group(graphsim):
     assert [entry.path for entry in graphsim.log.graph_requests()] == ["/v1.0/users/" + nested, "/v1.0/directoryObjects/" + nested]
 
 
-def test_upn_with_a_quote(odd_tenant):
+def test_a_upn_with_a_quote_is_found_with_the_quote_doubled(odd_tenant):
     member = resolve_members(client_for(odd_tenant), ["o'brien@contoso.com"])["o'brien@contoso.com"]
     assert member.found and member.upn == "o'brien@contoso.com"
     assert odd_tenant.log.filter(path_re=r"^/v1\.0/users")[0].query["$filter"] == "userPrincipalName in ('o''brien@contoso.com')"
 
 
-def test_upn_starting_with_dollar(odd_tenant):
+def test_a_upn_starting_with_a_dollar_is_found_by_the_filter(odd_tenant):
     member = resolve_members(client_for(odd_tenant), ["$svc@contoso.com"])["$svc@contoso.com"]
     assert odd_tenant.log.filter(path_re=r"^/v1\.0/users")[0].query["$filter"] == "userPrincipalName in ('$svc@contoso.com')"
     assert member.found and member.upn == "$svc@contoso.com"
@@ -146,7 +146,7 @@ def test_invalid_member_refs_fail_without_a_request(graphsim, ref):
     assert len(graphsim.log) == 0  # not even a token was needed
 
 
-def test_targets_by_id_and_name(graphsim):
+def test_targets_are_read_by_id_and_by_name_in_one_batch(graphsim):
     sales = graphsim.state.id_of("group", "Sales")
     vpn = graphsim.state.id_of("group", "VPN Users")
     client = client_for(graphsim)
@@ -161,7 +161,7 @@ def test_targets_by_id_and_name(graphsim):
     assert all(entry.query["$select"].startswith("id,displayName,groupTypes") for entry in by_name)
 
 
-def test_missing_target_id(graphsim):
+def test_a_missing_target_id_is_a_404_naming_it(graphsim):
     ghost = "0f8fad5b-d9cb-469f-a165-70867728950e"
     target = resolve_targets(client_for(graphsim), "group", [ghost])[ghost]
     assert target.error.status == 404 and ghost in target.error.message and target.error.request_id
@@ -205,7 +205,7 @@ def test_bad_target_refs_fail_without_a_request(graphsim):
     assert len(graphsim.log) == 0
 
 
-def test_teams_must_be_teams(graphsim):
+def test_a_group_without_a_team_is_not_a_team(graphsim):
     falcon = graphsim.state.id_of("team", "Project Falcon")
     sales = graphsim.state.id_of("group", "Sales")
     targets = resolve_targets(client_for(graphsim), "team", ["Project Falcon", sales, "Marketing"])
@@ -216,7 +216,7 @@ def test_teams_must_be_teams(graphsim):
 
 
 @pytest.mark.parametrize("api_version, path", [("v1.0", "/v1.0/directory/administrativeUnits"), ("beta", "/beta/administrativeUnits")])
-def test_administrative_units_per_api_version(graphsim, api_version, path):
+def test_administrative_units_are_read_where_the_api_version_keeps_them(graphsim, api_version, path):
     client = build_client(connection_settings(graphsim.module_auth()), api_version=api_version)
     germany = graphsim.state.id_of("au", "Germany")
     targets = resolve_targets(client, "administrative_unit", ["Germany", germany])

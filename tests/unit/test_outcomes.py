@@ -3,15 +3,18 @@ import pytest
 
 from ansible_collections.entra.membership.plugins.module_utils._errors import GraphError
 from ansible_collections.entra.membership.plugins.module_utils._graph_client import GraphResponse
-from ansible_collections.entra.membership.plugins.module_utils._membership import (
+from ansible_collections.entra.membership.plugins.module_utils._outcomes import (
     STATUSES,
     compose_msg,
     module_result,
+    membership_after,
+    membership_before,
     outcome,
     pair_result,
+    predicted_denial,
     ref_addition_outcome,
     ref_removal_outcome,
-    refused,
+    refusal_outcome,
     summarize,
     target_view,
     team_write_outcomes,
@@ -60,7 +63,7 @@ def test_removal_not_a_member_answers_are_absent(status, code, message):
     (403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation."),
     (500, "InternalServerError", "boom"),
 ])
-def test_removal_other_answers_fail_with_grpahs_error(status, code, message):
+def test_removal_other_answers_fail_with_graphs_error(status, code, message):
     result = ref_removal_outcome(answer(status, graph_error(status, code, message)))
     assert result.status == "failed"
     assert result.error == {"status": status, "code": code, "message": message, "request_id": "inner-req"}
@@ -72,19 +75,19 @@ def test_removal_without_http_answer_fails():
     assert result.status == "failed" and result.error["status"] is None and result.error["code"] == "ConnectionError"
 
 
-def test_denied_explanation_only_on_403():
+def test_a_denial_explanation_is_added_to_a_403_only():
     why = "group 'Helpdesk Admins' is role-assignable: the app needs RoleManagement.ReadWrite.Directory"
     denied = ref_removal_outcome(answer(403, graph_error(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")),
-                                 denied=why)
+                                 denial_explanation=why)
     assert denied.error["message"] == why + " (Graph: Insufficient privileges to complete the operation.)"
     assert denied.error["code"] == "Authorization_RequestDenied" and denied.error["status"] == 403
-    other = ref_removal_outcome(answer(400, graph_error(400, "Request_BadRequest", "bad")), denied=why)
+    other = ref_removal_outcome(answer(400, graph_error(400, "Request_BadRequest", "bad")), denial_explanation=why)
     assert other.error["message"] == "bad"
 
 
 # -- $ref POST -----------------------------------------------------------------------------------
 
-def test_addition_answers():
+def test_addition_answers_are_added_present_or_failed():
     assert ref_addition_outcome(answer(204)).status == "added"
     already = ref_addition_outcome(answer(400, graph_error(400, "Request_BadRequest", PRESENT_400)))
     assert already == ("present", None, "req-1")
@@ -98,7 +101,8 @@ def test_addition_answers():
 
 # -- Teams members/remove and members/add --------------------------------------------------------
 
-SEED_207 = {  # seed 004, example 3
+# Example 3 of "conversationMember: remove" (https://learn.microsoft.com/graph/api/conversationmember-remove)
+DOCUMENTED_207 = {
     "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#Collection(microsoft.graph.aadUserConversationMemberResult)",
     "value": [
         {"@odata.type": "#microsoft.graph.aadUserConversationMemberResult", "userId": CARL,
@@ -113,8 +117,8 @@ def test_team_remove_204_removes_every_member_of_the_chunk():
     assert outcomes == {ADA: ("removed", None, "req-1"), ALEX: ("removed", None, "req-1")}
 
 
-def test_team_remove_seed_207_example():
-    outcomes = team_write_outcomes(answer(207, SEED_207, "req-207"), [CARL, ALEX], "absent")
+def test_team_remove_207_as_documented_is_absent_for_not_found_and_removed_for_no_error():
+    outcomes = team_write_outcomes(answer(207, DOCUMENTED_207, "req-207"), [CARL, ALEX], "absent")
     assert outcomes[CARL] == ("absent", None, "req-207")
     assert outcomes[ALEX] == ("removed", None, "req-207")
 
@@ -136,7 +140,7 @@ def test_team_207_without_a_result_for_a_member_fails_that_member():
     assert outcomes[ALEX].status == "removed"
 
 
-def test_team_add_answers():
+def test_team_add_answers_are_added_present_or_failed():
     body = {"value": [
         {"userId": ADA, "error": None},
         {"userId": ALEX, "error": {"code": "BadRequest", "message": "User is already a member of the team."}},
@@ -153,7 +157,7 @@ def test_team_add_answers():
 
 def test_team_request_refused_as_a_whole_fails_every_member():
     body = graph_error(403, "Forbidden", "Missing role permissions on the request.")
-    outcomes = team_write_outcomes(answer(403, body), [ADA, ALEX], "absent", denied="the app needs TeamMember.ReadWrite.All")
+    outcomes = team_write_outcomes(answer(403, body), [ADA, ALEX], "absent", denial_explanation="the app needs TeamMember.ReadWrite.All")
     assert {o.status for o in outcomes.values()} == {"failed"}
     assert outcomes[ADA].error["message"].startswith("the app needs TeamMember.ReadWrite.All (Graph: ")
 
@@ -165,14 +169,14 @@ def test_outcome_rejects_unknown_status():
         outcome("deleted")
 
 
-def test_target_view():
+def test_a_target_that_did_not_resolve_shows_what_was_given():
     resolved = Target("Sales", GROUP, "Sales", "group", {}, None)
     assert target_view("Sales", resolved, "group") == {"id": GROUP, "display_name": "Sales", "type": "group"}
     assert target_view(GROUP.upper(), Target(GROUP.upper(), type="group"), "group") == {"id": GROUP, "display_name": None, "type": "group"}
     assert target_view("Nope", None, "team") == {"id": None, "display_name": "Nope", "type": "team"}
 
 
-def test_pair_result_shape_and_role():
+def test_a_result_entry_has_the_interface_keys_and_a_role_only_for_teams():
     target = {"id": GROUP, "display_name": "Sales", "type": "group"}
     entry = pair_result(target, "ada@contoso.com", ADA, outcome("removed", None, "r"))
     assert entry == {"target": target, "member": "ada@contoso.com", "member_id": ADA, "status": "removed", "error": None, "request_id": "r"}
@@ -193,14 +197,14 @@ def test_summary_counts_every_status():
     ({}, 2, "group", False, "entra_group_member: nothing to do (no members given)"),
     ({}, 0, "team", False, "teams_member: nothing to do (no teams given)"),
 ])
-def test_msg(counts, targets, kind, check, msg):
+def test_msg_counts_each_status_across_the_targets(counts, targets, kind, check, msg):
     module = {"group": "entra_group_member", "administrative_unit": "entra_au_member", "team": "teams_member"}[kind]
     summary = dict.fromkeys(STATUSES, 0)
     summary.update(counts)
     assert compose_msg(module, kind, summary, targets, check) == msg
 
 
-def test_changed_and_failed_semantics():
+def test_changed_means_a_removal_or_addition_and_failed_means_a_failed_pair():
     def result(*statuses, check=False):
         entries = [{"status": s} for s in statuses]
         return module_result("entra_group_member", "group", entries, 1, check)
@@ -216,6 +220,22 @@ def test_changed_and_failed_semantics():
     assert empty["changed"] is False and empty["failed"] is False and empty["results"] == []
 
 
-def test_refused_carries_reason_and_no_request():
-    result = refused("DynamicMembership", "change the membershipRule")
+def test_a_refusal_carries_its_reason_and_no_request_id():
+    result = refusal_outcome("DynamicMembership", "change the membershipRule")
     assert result == ("failed", {"status": None, "code": "DynamicMembership", "message": "change the membershipRule", "request_id": None}, None)
+
+
+def test_a_predicted_denial_is_a_403_that_says_it_was_predicted_and_none_without_known_permissions():
+    expected = {"status": 403, "code": "Authorization_RequestDenied", "message": "why (predicted from the permissions in the token)", "request_id": None}
+    assert predicted_denial(set(), ("A",), "why").error == expected
+    assert predicted_denial({"A"}, ("A", "B"), "why") is None
+    assert predicted_denial(None, ("A",), "why") is None  # an opaque token: nothing to predict from
+
+
+def test_a_status_tells_the_membership_before_and_after_and_a_read_tells_it_otherwise():
+    told = {status: (membership_before(outcome(status)), membership_after(outcome(status), membership_before(outcome(status))))
+            for status in ("removed", "present", "absent", "added")}
+    assert told == {"removed": (True, False), "present": (True, True), "absent": (False, False), "added": (False, True)}
+    assert membership_before(outcome("failed"), known=True) is True and membership_after(outcome("failed"), True) is True
+    assert membership_before(None, known=False) is False and membership_after(None, False) is False
+    assert membership_before(outcome("skipped")) is None

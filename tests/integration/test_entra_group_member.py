@@ -26,7 +26,7 @@ def pairs(result):
 
 
 def assert_only_ref_writes(sim):
-    """The seeds' Caution: no DELETE without /$ref, never a DELETE of a user, every write a $ref."""
+    """No DELETE without /$ref (it would delete the member: group-delete-members' Caution), none of a user, every write a $ref."""
     for entry in sim.log.writes():
         assert entry.path.endswith("/$ref"), entry.path
         assert not entry.path.startswith(("/v1.0/users", "/beta/users")), entry.path
@@ -108,7 +108,7 @@ def test_groups_graph_will_not_change_fail_before_any_write(graphsim_session, na
     assert sim.state.is_member(group(sim, name), user(sim, LEAVER))
 
 
-def test_guest_by_upn_and_member_given_twice(graphsim_session):
+def test_a_guest_given_by_upn_id_and_other_case_is_removed_once_with_a_warning(graphsim_session):
     sim = graphsim_session
     guest_id = user(sim, GUEST)
     result = run(sim, groups=["Contractors"], members=[GUEST, guest_id, GUEST.upper()])
@@ -118,7 +118,7 @@ def test_guest_by_upn_and_member_given_twice(graphsim_session):
     assert len(sim.log.writes()) == 1 and sim.log.filter(path_re=r"/users$")[0].query["$filter"] == "userPrincipalName in ('%s')" % GUEST
 
 
-def test_names_ids_and_ambiguous_names(graphsim_factory):
+def test_an_ambiguous_name_fails_its_pairs_and_ids_and_unique_names_are_removed(graphsim_factory):
     spec = copy.deepcopy(load_tenant(None))
     spec["groups"] += [{"displayName": "Twins", "id": twin, "kind": "security", "members": [LEAVER]} for twin in TWIN_IDS]
     sim = graphsim_factory(tenant=spec)
@@ -188,7 +188,7 @@ def restricted_app(sim):
     return sim.state.id_of("app", "Restricted Offboarding")
 
 
-def test_role_assignable_group_with_and_without_the_permission(graphsim_session):
+def test_a_role_assignable_group_needs_role_management_and_the_failure_names_it(graphsim_session):
     sim = graphsim_session
     args = dict(groups=["Helpdesk Admins"], members=[LEAVER])
     check = run(sim, check_mode=True, client_id=restricted_app(sim), **args)
@@ -233,7 +233,7 @@ def test_present_round_trip_restores_what_was_removed(graphsim_session):
     assert_only_ref_writes(sim)
 
 
-def test_a_member_that_does_not_exist(graphsim_session):
+def test_a_member_that_does_not_exist_is_absent_from_removal_and_fails_addition(graphsim_session):
     sim = graphsim_session
     absent = run(sim, groups=["Sales"], members=["nobody@contoso.com", MISSING_ID])
     assert [entry["status"] for entry in absent["results"]] == ["absent", "absent"] and absent["rc"] == 0

@@ -5,19 +5,11 @@
 
 """The ``$ref`` engine of entra_group_member and entra_au_member: one mechanism, a small definition per kind.
 
-Both change a directory object's ``members`` navigation property through ``$ref``:
-``DELETE {collection}/{id}/members/{member-id}/$ref`` and ``POST {collection}/{id}/members/$ref``.
-Without ``/$ref`` Graph deletes the member object itself (the seeds' Caution), so every write
-path is built by ``_ref_path``, which refuses anything else.
-
-How a real run knows whether a pair is a membership: the ``$ref`` write's answer (204, or the
-404 / replication-lag 400 that mean "not a member") is authoritative even while a recent change
-replicates, where a read could be stale. The memberships are still read before writing: each
-member's ``memberOf`` (cast to the target type) when there are no more members than targets and
-all are users, otherwise each target's ``members``. Check mode and diff mode need that to know
-beforehand; a real run reads only in the first, cheap case (what offboarding is), for the one
-answer that cannot speak for itself: "not a member" to a write sent again because the first
-answer was lost (our own removal, or was it never there?). Without the read that answer stays ``absent``.
+Every write goes through ``ref_path``: without ``/$ref`` Graph deletes the member object itself
+("Remove member", https://learn.microsoft.com/graph/api/group-delete-members, its Caution).
+The write's answer decides a real run (a read could be stale while a change replicates); the
+memberships are read before only where the answer cannot speak for itself (check mode, diff mode,
+a write sent again after its answer was lost).
 
 FOR INTERNAL COLLECTION USE ONLY: this interface may change in any release.
 """
@@ -26,23 +18,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ansible_collections.entra.membership.plugins.module_utils._graph_client import GraphRequest
-from ansible_collections.entra.membership.plugins.module_utils._member_module import (
-    denied_prediction,
-    read_collections,
-)
-from ansible_collections.entra.membership.plugins.module_utils._membership import (
+from ansible_collections.entra.membership.plugins.module_utils._engine_base import MemberEngine
+from ansible_collections.entra.membership.plugins.module_utils._graph_client import GraphRequest, read_collections
+from ansible_collections.entra.membership.plugins.module_utils._outcomes import (
     ABSENT,
     ADDED,
     PRESENT,
     REMOVED,
     outcome,
+    predicted_denial,
     read_failure,
     ref_addition_outcome,
     ref_removal_outcome,
-    refused,
+    refusal_outcome,
 )
-from ansible_collections.entra.membership.plugins.module_utils._resolve import object_id_segment, target_collection
+from ansible_collections.entra.membership.plugins.module_utils._references import object_id_segment
+from ansible_collections.entra.membership.plugins.module_utils._resolve import target_collection
 
 READ_PAGE_SIZE = 999          # Graph's maximum $top for members and memberOf
 ROLE_MANAGEMENT = 'RoleManagement.ReadWrite.Directory'
@@ -102,7 +93,7 @@ class DirectoryKind:
     write_permissions: tuple      # any one of them lets an app change members
     refusal: object               # target -> (code, message) | None
 
-    def denied(self, target):
+    def denial_explanation(self, target):
         """Why Graph answered 403 to a write on ``target``, and what to do."""
         needed = ' or '.join(self.write_permissions)
         if self.target_type == 'group' and _needs_role_management(target):
@@ -111,9 +102,9 @@ class DirectoryKind:
         return "the app may not change the members of %s '%s': it needs %s" % (self.noun, target.display_name, needed)
 
     def predicted_denial(self, granted, target):
-        denial = denied_prediction(granted, self.write_permissions, self.denied(target))
+        denial = predicted_denial(granted, self.write_permissions, self.denial_explanation(target))
         if denial is None and self.target_type == 'group' and _needs_role_management(target):
-            denial = denied_prediction(granted, (ROLE_MANAGEMENT,), self.denied(target))
+            denial = predicted_denial(granted, (ROLE_MANAGEMENT,), self.denial_explanation(target))
         return denial
 
 
@@ -143,22 +134,20 @@ def ref_path(kind, api_version, target_id, member_id=None):
     """``.../members/$ref`` (add) or ``.../members/{member-id}/$ref`` (remove): the only write paths there are."""
     path = members_path(kind, api_version, target_id)
     path += '/%s/$ref' % object_id_segment(member_id) if member_id else '/$ref'
-    if not path.endswith('/$ref'):  # the seeds' Caution: this would delete the member object
+    if not path.endswith('/$ref'):  # group-delete-members' Caution: this would delete the member object
         raise ValueError('refusing a member write without /$ref: %s' % path)
     return path
 
 
-def _by_member(pairs):
+def _read_by_member(pairs):
     """Read memberships from each member's memberOf (no more members than targets, all users), not from each target's members."""
     targets = {pair.target.id.lower() for pair in pairs}
     members = {pair.member.id.lower(): pair.member for pair in pairs}
     return len(members) <= len(targets) and all(member.object_type == 'user' for member in members.values())
 
 
-class DirectoryMembers:
-    """The engine ``run_member_module`` drives for groups or administrative units."""
-
-    with_role = False
+class DirectoryMembers(MemberEngine):
+    """The engine of groups or administrative units."""
 
     def __init__(self, kind):
         self.kind = kind
@@ -167,29 +156,18 @@ class DirectoryMembers:
         self.noun = kind.noun
         self.select = kind.select
 
-    def check_options(self, module):
-        """Nothing beyond the shared options."""
+    def target_refusal(self, target):
+        refusal = self.kind.refusal(target) if target.raw is not None else None
+        return refusal_outcome(*refusal) if refusal else None
 
-    def refusal(self, target):
-        reason = self.kind.refusal(target) if target.raw is not None else None
-        return refused(*reason) if reason else None
-
-    @staticmethod
-    def member_refusal(member, state):
-        return None
-
-    @staticmethod
-    def diff_label(pair, after=False):
-        return pair.member_ref
-
-    def settle(self, client, pairs, state, check_mode, want_before):
-        """Decide every pair still open, after reading the memberships of all resolved pairs (see _write for why a real run reads too)."""
+    def decide_open_pairs(self, client, pairs, state, check_mode, diff_mode):
+        """Read the memberships where a real run needs them too (see ``_write``), then predict or write."""
         resolved = [pair for pair in pairs if pair.target.id and pair.member_id]
-        if check_mode or want_before:
+        if check_mode or diff_mode:
             self._read_memberships(client, resolved, check_mode)
         else:
             open_resolved = [pair for pair in resolved if pair.outcome is None]
-            if _by_member(open_resolved):  # cheap: one memberOf read per member, outnumbered by the writes
+            if _read_by_member(open_resolved):  # cheap: one memberOf read per member, outnumbered by the writes
                 self._read_memberships(client, open_resolved, check_mode)
         open_pairs = [pair for pair in pairs if pair.outcome is None]
         if not open_pairs:
@@ -204,7 +182,7 @@ class DirectoryMembers:
     def _read_memberships(self, client, pairs, check_mode):
         if not pairs:
             return
-        by_member = _by_member(pairs)
+        by_member = _read_by_member(pairs)
         if by_member:
             keys = list({pair.member.id.lower(): None for pair in pairs})
             paths = ['/users/%s/memberOf/%s' % (object_id_segment(key), self.kind.member_of_cast) for key in keys]
@@ -218,7 +196,7 @@ class DirectoryMembers:
             items, error = read[member_id if by_member else target_id]
             if error is not None:
                 if check_mode and pair.outcome is None:
-                    pair.decide(read_failure(error))
+                    pair.outcome = read_failure(error)
                 continue
             other = target_id if by_member else member_id
             pair.was_member = any(str(item.get('id') or '').lower() == other for item in items)
@@ -228,24 +206,24 @@ class DirectoryMembers:
         for pair in pairs:
             denial = self.kind.predicted_denial(granted, pair.target)
             if denial:
-                pair.decide(denial)
+                pair.outcome = denial
             elif state == 'absent':
-                pair.decide(outcome(REMOVED if pair.was_member else ABSENT))
+                pair.outcome = outcome(REMOVED if pair.was_member else ABSENT)
             else:
-                pair.decide(outcome(PRESENT if pair.was_member else ADDED))
+                pair.outcome = outcome(PRESENT if pair.was_member else ADDED)
 
     # -- the real run -------------------------------------------------------------------------------
 
     def _write(self, client, pairs, state):
-        """The ``$ref`` writes; Graph's answers decide. The membership read before only settles an answer to a
+        """The ``$ref`` writes; Graph's answers decide. The membership read before only decides an answer to a
         repeated write (the first one's answer was lost): "not a member" then may be our own removal."""
         version = client.api_version
         if state == 'absent':
             requests = [GraphRequest('DELETE', ref_path(self.kind, version, pair.target.id, pair.member.id)) for pair in pairs]
-            decide = ref_removal_outcome
+            outcome_of = ref_removal_outcome
         else:
             requests = [GraphRequest('POST', ref_path(self.kind, version, pair.target.id), body={'@odata.id': client.directory_object_ref(pair.member.id)})
                         for pair in pairs]
-            decide = ref_addition_outcome
+            outcome_of = ref_addition_outcome
         for pair, response in zip(pairs, client.batch(requests)):
-            pair.decide(decide(response, denied=self.kind.denied(pair.target), was_member=pair.was_member))
+            pair.outcome = outcome_of(response, denial_explanation=self.kind.denial_explanation(pair.target), was_member=pair.was_member)

@@ -28,7 +28,7 @@ def unit(sim, name):
 
 
 @pytest.mark.parametrize("version", ["v1.0", "beta"])
-def test_removal_from_several_units_on_each_api_version_then_a_rerun(graphsim_session, version):
+def test_removal_from_several_units_on_each_api_version_then_a_rerun_is_all_absent(graphsim_session, version):
     sim = graphsim_session
     args = dict(administrative_units=["Germany", "EMEA Sales"], members=[LEAVER, LEAVER2], api_version=version)
     result = run(sim, **args)
@@ -59,7 +59,7 @@ def test_mixed_units_report_each_pair_exactly(graphsim_session):
     assert sim.state.is_member(unit(sim, "Executives"), sim.state.user_id(LEAVER))
 
 
-def test_a_group_and_a_guest_as_members(graphsim_factory):
+def test_a_group_and_a_guest_are_removed_from_units_like_users(graphsim_factory):
     spec = copy.deepcopy(load_tenant(None))
     spec["administrative_units"].append({"displayName": "Vendors", "members": [GUEST]})
     sim = graphsim_factory(tenant=spec)
@@ -86,7 +86,7 @@ def test_check_mode_writes_nothing_predicts_the_real_run_and_diff_shows_it(graph
     assert dynamic["before"] == dynamic["after"] == {"members": [LEAVER2, LEAVER]}
 
 
-def test_without_the_administrative_unit_permission(graphsim_session):
+def test_without_the_administrative_unit_permission_the_pair_fails_naming_it(graphsim_session):
     sim = graphsim_session
     restricted_app = sim.state.id_of("app", "Restricted Offboarding")
     args = dict(administrative_units=["Germany"], members=[LEAVER])
@@ -99,7 +99,7 @@ def test_without_the_administrative_unit_permission(graphsim_session):
     assert sim.state.is_member(unit(sim, "Germany"), sim.state.user_id(LEAVER))
 
 
-def test_present_round_trip(graphsim_session):
+def test_adding_back_what_was_removed_restores_the_units_exactly(graphsim_session):
     sim = graphsim_session
     before = sim.state.snapshot()
     removal = run(sim, administrative_units=["Germany", "EMEA Sales"], members=[LEAVER2, LEAVER], api_version="beta")

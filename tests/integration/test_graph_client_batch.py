@@ -150,7 +150,7 @@ def test_paging_follows_next_links_to_the_end(graphsim_factory):
     assert client.stats["requests"] == len(pages)
 
 
-def test_paging_a_member_list(graphsim_factory):
+def test_paging_reads_every_member_of_a_long_list(graphsim_factory):
     sim = graphsim_factory(page_size=5)
     group = sim.state.id_of("group", "All Staff")
     members = list(client_for(sim).paged("/groups/%s/members" % group, params={"$select": "id"}))

@@ -5,10 +5,9 @@
 
 """The per-member result model of the member modules, and the ONE place that turns Graph's answers into statuses.
 
-One ``(target, member)`` pair gives one result dict (docs: INTERFACE.md, "What the member modules
-return"). Every status that depends on what Graph answered to a write -- a ``$ref`` DELETE or POST,
-a Teams ``members/remove`` or ``members/add`` -- is decided by a function of this file, so the
-message-text matching Graph forces on us lives here and nowhere else.
+One ``(target, member)`` pair gives one result dict (docs/dev/interface.md, "What the member modules
+return"). Every status that depends on Graph's answer to a write is decided here, so the
+message-text matching Graph forces on us lives in one place.
 
 FOR INTERNAL COLLECTION USE ONLY: this interface may change in any release.
 """
@@ -17,7 +16,8 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-from ansible_collections.entra.membership.plugins.module_utils._resolve import is_object_id
+from ansible_collections.entra.membership.plugins.module_utils._errors import error_dict
+from ansible_collections.entra.membership.plugins.module_utils._references import is_object_id
 
 REMOVED = 'removed'
 ADDED = 'added'
@@ -39,11 +39,12 @@ TARGET_NOUNS = {
 _STATUS_WORDS = {REMOVED: 'removed', ADDED: 'added', ABSENT: 'already absent', PRESENT: 'already present',
                  FAILED: 'failed', SKIPPED: 'skipped'}
 
-# Graph gives these two situations the same code (Request_BadRequest) as real refusals, so only
-# their text tells them apart (GRAPH-NOTES.md). Matched in lower case, on a stable prefix.
+# Graph gives these two situations the same code (Request_BadRequest) as real refusals, so only their
+# text tells them apart; Graph's error reference does not list them, and Microsoft's own
+# group-membership-management service matches the same two texts. Matched in lower case, on a stable prefix.
 _REF_NOT_PRESENT = 'one or more removed object references do not exist'
 _REF_ALREADY_PRESENT = 'one or more added object references already exist'
-_DENIED_STATUS = 403
+_DENIAL_STATUS = 403
 
 
 class Outcome(namedtuple('Outcome', 'status error request_id')):
@@ -58,13 +59,8 @@ def outcome(status, error=None, request_id=None):
     return Outcome(status, error, request_id)
 
 
-def error_dict(status, code, message, request_id=None):
-    """An error in the shape every result carries: ``{status, code, message, request_id}``."""
-    return {'status': status, 'code': code, 'message': message, 'request_id': request_id}
-
-
-def refused(code, message, status=None):
-    """``failed`` decided before anything was sent: nothing to point at but the reason."""
+def refusal_outcome(code, message, status=None):
+    """``failed`` by a guard's refusal, decided before anything was sent: nothing to point at but the reason."""
     return outcome(FAILED, error_dict(status, code, message))
 
 
@@ -81,8 +77,16 @@ def read_failure(graph_error):
     return outcome(FAILED, graph_error.to_dict(), None)
 
 
-def _explain_denied(response, denied):
-    return denied if denied and response.status == _DENIED_STATUS else None
+def predicted_denial(granted, needed, denial_explanation):
+    """The ``failed`` a real run would get for lack of one of ``needed``, when the token's permissions are known."""
+    if granted is None or granted & set(needed):
+        return None
+    message = '%s (predicted from the permissions in the token)' % denial_explanation
+    return outcome(FAILED, error_dict(_DENIAL_STATUS, 'Authorization_RequestDenied', message))
+
+
+def _explanation_for(response, denial_explanation):
+    return denial_explanation if denial_explanation and response.status == _DENIAL_STATUS else None
 
 
 def _message_of(response):
@@ -93,11 +97,11 @@ def _replayed(response):
     return bool(getattr(response, 'replayed', False))
 
 
-def ref_removal_outcome(response, denied=None, was_member=None):
+def ref_removal_outcome(response, denial_explanation=None, was_member=None):
     """A ``DELETE .../members/{id}/$ref`` answer, the target known to exist (its flags were read before writing).
 
     204: removed. 404 names the *target* and says "not a member" here, never "no such target";
-    Graph's replication-lag 400 means the same. ``denied``: why a 403 happened on this target.
+    Graph's replication-lag 400 means the same. ``denial_explanation``: why a 403 happened on this target.
     A "not a member" that answers a repeated DELETE (the first one's answer was lost) may be
     the echo of our own removal: ``was_member`` (read before writing) then decides.
     """
@@ -105,20 +109,20 @@ def ref_removal_outcome(response, denied=None, was_member=None):
         return outcome(REMOVED, None, response.request_id)
     if response.status == 404 or (response.status == 400 and _REF_NOT_PRESENT in _message_of(response)):
         return outcome(REMOVED if was_member and _replayed(response) else ABSENT, None, response.request_id)
-    return failure(response.error, _explain_denied(response, denied))
+    return failure(response.error, _explanation_for(response, denial_explanation))
 
 
-def ref_addition_outcome(response, denied=None, was_member=None):
+def ref_addition_outcome(response, denial_explanation=None, was_member=None):
     """A ``POST .../members/$ref`` answer: 204 added; "already exist" present (added, when it answers
     a repeated POST of a member that was not there before); anything else failed."""
     if response.ok:
         return outcome(ADDED, None, response.request_id)
     if response.status == 400 and _REF_ALREADY_PRESENT in _message_of(response):
         return outcome(ADDED if was_member is False and _replayed(response) else PRESENT, None, response.request_id)
-    return failure(response.error, _explain_denied(response, denied))
+    return failure(response.error, _explanation_for(response, denial_explanation))
 
 
-def team_write_outcomes(response, user_ids, state, denied=None, members_before=None):
+def team_write_outcomes(response, user_ids, state, denial_explanation=None, members_before=None):
     """``{user_id: Outcome}`` for one Teams ``members/remove`` (state absent) or ``members/add`` (state present) request.
 
     Remove: 204 means every member of the chunk is removed. Add: 200 (or 204) means every member
@@ -133,7 +137,7 @@ def team_write_outcomes(response, user_ids, state, denied=None, members_before=N
     success = REMOVED if state == 'absent' else ADDED
     request_id = response.request_id
     if not response.ok:
-        failed = failure(response.error, _explain_denied(response, denied))
+        failed = failure(response.error, _explanation_for(response, denial_explanation))
         return dict.fromkeys(user_ids, failed)
     reported = {}
     body = response.body if isinstance(response.body, dict) else {}
@@ -164,6 +168,17 @@ def team_write_outcomes(response, user_ids, state, denied=None, members_before=N
         else:
             outcomes[user_id] = outcome(FAILED, error_dict(response.status, code, message, request_id), request_id)
     return outcomes
+
+
+def membership_before(outcome_, known=None):
+    """Whether the member was in the target before the change, as its Outcome tells; ``known`` (a read's answer) otherwise."""
+    told = {REMOVED: True, PRESENT: True, ABSENT: False, ADDED: False}.get(outcome_.status) if outcome_ is not None else None
+    return known if told is None else told
+
+
+def membership_after(outcome_, before):
+    """Whether the member is in the target after the change: a removal or an addition changes ``before``, nothing else does."""
+    return {REMOVED: False, ADDED: True}.get(outcome_.status, before) if outcome_ is not None else before
 
 
 def target_view(ref, target, target_type):

@@ -102,7 +102,7 @@ def test_demo_leaver_shows_every_kind_with_its_flags_and_reasons(graphsim_sessio
     assert_read_only(sim)
 
 
-def test_check_mode_reads_the_same(graphsim_session):
+def test_check_mode_returns_what_a_real_run_returns(graphsim_session):
     sim = graphsim_session
     real = run(sim, users=[LEAVER, LEAVER2])
     check = run(sim, check_mode=True, users=[LEAVER, LEAVER2])
@@ -160,7 +160,7 @@ def test_unknown_users_are_found_false_and_do_not_fail(graphsim_session):
     assert sim.log.count(path_re=r"/memberOf/", in_batch=True) == 2
 
 
-def test_users_by_id_and_guests_by_ext_upn(graphsim_session):
+def test_users_are_read_by_id_and_guests_by_their_ext_upn(graphsim_session):
     sim = graphsim_session
     leaver_id = sim.state.user_id(LEAVER)
     result = run(sim, users=[leaver_id.upper(), GUEST])

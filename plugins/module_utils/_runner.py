@@ -1,0 +1,154 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the entra.membership collection
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The run of entra_group_member, entra_au_member and teams_member: options, plan, diff, result.
+
+Input is checked before any request; every target and member is resolved (batched); the pairs that
+need no write (a missing target, a guard's refusal, a missing member) are decided here, the others
+by the module's MemberEngine. Results, summary and msg come from ``_outcomes``.
+
+FOR INTERNAL COLLECTION USE ONLY: this interface may change in any release.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.entra.membership.plugins.module_utils._connection_options import API_VERSION_ARGSPEC
+from ansible_collections.entra.membership.plugins.module_utils._engine_base import Pair
+from ansible_collections.entra.membership.plugins.module_utils._errors import error_dict
+from ansible_collections.entra.membership.plugins.module_utils._outcomes import (
+    ABSENT,
+    FAILED,
+    membership_after,
+    membership_before,
+    module_result,
+    outcome,
+    pair_result,
+    read_failure,
+    target_view,
+)
+from ansible_collections.entra.membership.plugins.module_utils._references import (
+    MAX_MEMBERS,
+    MAX_TARGETS,
+    checked_references,
+    member_problem,
+    target_problem,
+)
+from ansible_collections.entra.membership.plugins.module_utils._resolve import fold_members, resolve_members, resolve_targets
+
+
+def member_argument_spec(targets_option, **extra):
+    """The argument_spec of a member module: its target option, the shared options, and ``extra``."""
+    spec = dict(
+        members=dict(type='list', elements='str', required=True),
+        state=dict(type='str', default='absent', choices=['absent', 'present']),
+        api_version=dict(API_VERSION_ARGSPEC),
+    )
+    spec[targets_option] = dict(type='list', elements='str', required=True)
+    spec.update(extra)
+    return spec
+
+
+# -- the plan ---------------------------------------------------------------------------------------
+
+def _missing_member(ref):
+    return outcome(FAILED, error_dict(404, 'Request_ResourceNotFound', "member '%s' does not exist" % ref))
+
+
+def _decided_without_writing(pair, engine, state):
+    """The outcome of a pair that needs no membership read or write: a bad target or member; None otherwise."""
+    if pair.target.error is not None:
+        return read_failure(pair.target.error)
+    refusal = engine.target_refusal(pair.target)
+    if refusal:
+        return refusal
+    if pair.member.error is not None:
+        return read_failure(pair.member.error)
+    if not pair.member.found:
+        # Something that does not exist is in nothing: nothing to remove, nothing that could be added.
+        return outcome(ABSENT) if state == 'absent' else _missing_member(pair.member_ref)
+    return engine.member_refusal(pair.member, state)
+
+
+def _targets_given_twice(targets, option, label):
+    """The message naming the targets given more than once (by name and by id, say), or None."""
+    by_id = {}
+    for ref, target in targets.items():
+        if target.id:
+            by_id.setdefault(target.id.lower(), []).append(ref)
+    clashes = ['%s (%s)' % (' and '.join("'%s'" % ref for ref in refs), target_id) for target_id, refs in by_id.items() if len(refs) > 1]
+    if clashes:
+        return '%s: these name the same %s: %s; give each %s once' % (option, label, '; '.join(clashes), label)
+    return None
+
+
+def _diff(pairs, engine):
+    """One before/after per resolved target, limited to the members given; members (and targets) with nothing known are left out."""
+    per_target = {}
+    for pair in pairs:
+        if pair.target is None or not pair.target.id:
+            continue
+        entry = per_target.setdefault(pair.target.id, {'target': pair.target, 'before': [], 'after': [], 'known': False})
+        before = membership_before(pair.outcome, pair.was_member)
+        if before is None:
+            continue
+        entry['known'] = True
+        after = membership_after(pair.outcome, before)
+        label = engine.diff_label(pair)
+        if before:
+            entry['before'].append(label)
+        if after:
+            entry['after'].append(engine.diff_label(pair, after=True))
+    diffs = []
+    for entry in per_target.values():
+        if entry['known'] is False:
+            continue
+        header = "%s '%s' (%s)" % (engine.noun, entry['target'].display_name, entry['target'].id)
+        diffs.append({'before_header': header, 'after_header': header,
+                      'before': {'members': sorted(entry['before'])}, 'after': {'members': sorted(entry['after'])}})
+    return diffs
+
+
+def run_member_module(module, module_name, engine):
+    """The whole task for ``engine``; ends in exit_json, or fail_json when a pair failed or anything else went wrong."""
+    with module.fail_on_error(changed=False):
+        result = _member_task(module, module_name, engine)
+    if result.pop('failed'):
+        module.fail_json(**result)
+    module.exit_json(**result)
+
+
+def _member_task(module, module_name, engine):
+    params = module.params
+    state = params['state']
+    check_mode = module.check_mode
+    try:
+        target_refs = checked_references(engine.option, params[engine.option], target_problem, MAX_TARGETS)
+        member_refs = checked_references('members', params['members'], member_problem, MAX_MEMBERS)
+    except ValueError as exc:
+        module.fail_json(msg=str(exc), changed=False)
+    for warning in engine.option_warnings(params):
+        module.warn(warning)
+    if not member_refs or not target_refs:
+        return module_result(module_name, engine.target_type, [], len(target_refs), check_mode)
+
+    client = module.client
+    targets = resolve_targets(client, engine.target_type, target_refs, engine.select)
+    members = resolve_members(client, member_refs)
+    clash = _targets_given_twice(targets, engine.option, engine.noun)
+    if clash:
+        module.fail_json(msg=clash, changed=False)
+    member_refs = fold_members(members, module.warn)
+
+    pairs = [Pair(target_ref, targets[target_ref], member_ref, members[member_ref]) for target_ref in target_refs for member_ref in member_refs]
+    for pair in pairs:
+        pair.outcome = _decided_without_writing(pair, engine, state)
+    engine.decide_open_pairs(client, pairs, state, check_mode, module.diff_mode)
+
+    results = [pair_result(target_view(pair.target_ref, pair.target, engine.target_type), pair.member_ref, pair.member_id, pair.outcome,
+                           pair.role, engine.with_role) for pair in pairs]
+    result = module_result(module_name, engine.target_type, results, len(target_refs), check_mode)
+    if module.diff_mode:
+        result['diff'] = _diff(pairs, engine)
+    return result
