@@ -50,6 +50,7 @@ MATRIX_SUBSET := tests/unit tests/integration/test_contract.py tests/integration
 # What a core whose Python is missing does: `skip` (a loud line, and the summary at the end of
 # `make test` names it) or `fail`.
 MISSING_PYTHON ?= skip
+MISSING_VERDICT = $(if $(filter skip,$(MISSING_PYTHON)),SKIPPED,FAILED (MISSING_PYTHON=$(MISSING_PYTHON)))
 # ansible-test sanity runs with the newest core of the matrix, or .venv's when its Python is missing.
 SANITY_CORE := $(lastword $(sort $(foreach entry,$(MATRIX),$(firstword $(subst :, ,$(entry))))))
 core_field = $(word $(2),$(subst :, ,$(filter $(1):%,$(MATRIX))))
@@ -148,7 +149,7 @@ sanity: venv tree  ## ansible-test sanity --venv on the copy with the newest ans
 		$(MAKE) ansible-test-sanity SANITY_BIN=$(CURDIR)/.venv-$(SANITY_CORE)/bin SANITY_PYTHON=$$sanity_python && \
 		echo "sanity with ansible-test $(SANITY_CORE) on Python $$sanity_python" > $(MATRIX_RECORD)/sanity; \
 	else \
-		line="sanity with ansible-test $$($(BIN)/python -c 'import ansible; print(ansible.__version__)') from $(VENV): ansible-test $(SANITY_CORE) SKIPPED, no Python $$sanity_python on this machine"; \
+		line="sanity with ansible-test $$($(BIN)/python -c 'import ansible; print(ansible.__version__)') from $(VENV): ansible-test $(SANITY_CORE) $(MISSING_VERDICT), no Python $$sanity_python on this machine"; \
 		printf '\n==> sanity: %s\n' "$$line"; echo "$$line" > $(MATRIX_RECORD)/sanity; \
 		test "$(MISSING_PYTHON)" = skip && $(MAKE) ansible-test-sanity SANITY_BIN=$(BIN) SANITY_PYTHON=$(SANITY_PYTHON); \
 	fi
@@ -186,7 +187,7 @@ core:  ## the tests on one core of the matrix: make core CORE=2.21
 	@test -n "$(call core_field,$(CORE),1)" || { echo "core: CORE='$(CORE)' is not in the matrix ($(MATRIX))"; exit 2; }
 	@mkdir -p $(MATRIX_RECORD)
 	@if ! .ci/find-python $(call core_field,$(CORE),2) > /dev/null; then \
-		line="SKIPPED ansible-core $(CORE): no Python $(call core_field,$(CORE),2) on this machine (install it, e.g. pyenv install $(call core_field,$(CORE),2))"; \
+		line="$(MISSING_VERDICT) ansible-core $(CORE): no Python $(call core_field,$(CORE),2) on this machine (install it, e.g. pyenv install $(call core_field,$(CORE),2))"; \
 		printf '\n==> matrix: %s\n' "$$line"; echo "$$line" > $(MATRIX_RECORD)/$(CORE); \
 		test "$(MISSING_PYTHON)" = skip; \
 	else \
