@@ -36,8 +36,8 @@ def _source_modules():
 
 
 @pytest.fixture(scope="module")
-def tarball(tmp_path_factory):
-    """Build the collection from a clean copy of what git would commit, like `make build`."""
+def source_copy(tmp_path_factory):
+    """A clean copy of what git would commit, at .../ansible_collections/entra/membership, like `make tree`."""
     copy_root = tmp_path_factory.mktemp("src") / "ansible_collections" / "entra" / "membership"
     copy_root.mkdir(parents=True)
     listing = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
@@ -53,13 +53,41 @@ def tarball(tmp_path_factory):
         else:
             with open(source, "rb") as src, open(target, "wb") as dst:
                 dst.write(src.read())
+    return copy_root
+
+
+@pytest.fixture(scope="module")
+def tarball(tmp_path_factory, source_copy):
+    """Build the collection from the clean copy, like `make build`."""
     output = tmp_path_factory.mktemp("dist")
     subprocess.run([os.path.join(BIN, "ansible-galaxy"), "collection", "build", "--output-path", str(output)],
-                   cwd=copy_root, check=True, capture_output=True)
+                   cwd=source_copy, check=True, capture_output=True)
     galaxy = _read_yaml("galaxy.yml")
     path = output / ("%s-%s-%s.tar.gz" % (galaxy["namespace"], galaxy["name"], galaxy["version"]))
     with tarfile.open(path) as archive:
         yield {member.name: member for member in archive.getmembers()}
+
+
+def _readme_commands(after):
+    """The commands of the first console block after the text ``after`` in README.md, comments dropped."""
+    with open(os.path.join(REPO_ROOT, "README.md"), encoding="utf-8") as handle:
+        readme = handle.read()
+    block = re.search(r"```console\n(.*?)```", readme[readme.index(after):], re.S).group(1)
+    return [line.split("#", 1)[0].strip() for line in block.splitlines() if line.split("#", 1)[0].strip()]
+
+
+def test_readme_from_source_build_needs_ansible_galaxy_alone_and_names_the_tarball_it_makes(source_copy, tmp_path):
+    """Issue 17: the README's from-source path is the fast one (no make, no development venv), and it works as written."""
+    build, install, requirements = _readme_commands("From source (a clone of this repository)")
+    words = build.split()
+    assert words[:3] == ["ansible-galaxy", "collection", "build"] and "make" not in build
+    output = words[words.index("--output-path") + 1]
+    assert install.startswith("ansible-galaxy collection install %s/" % output)
+    assert requirements == "python3 -m pip install -r requirements.txt"
+    dist = tmp_path / "dist"
+    subprocess.run([os.path.join(BIN, "ansible-galaxy")] + words[1:words.index("--output-path")] + ["--output-path", str(dist)]
+                   + words[words.index("--output-path") + 2:], cwd=source_copy, check=True, capture_output=True)
+    assert os.listdir(dist) == [os.path.basename(install.split()[-1])]
 
 
 def test_galaxy_metadata_is_what_ansible_lint_production_and_galaxy_require():
