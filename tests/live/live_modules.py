@@ -1,0 +1,85 @@
+"""How the live check runs the collection's modules: in this process, as ansible-playbook runs them, signed in as the live app.
+
+Every module of plugins/modules/ is in LIVE_CHECKED_MODULES (tests/integration/test_live_check.py
+keeps it so): a module added to the collection needs its live check before that test passes.
+"""
+from __future__ import annotations
+
+import importlib
+
+import pytest
+import yaml
+from live_report import REPORT
+from live_settings import TARGET_VARIABLES
+from modrun import run_module
+
+MODULE_PACKAGE = "ansible_collections.entra.membership.plugins.modules"
+# The member modules: the target type each changes and its targets option.
+MEMBER_MODULES = {
+    "entra_group_member": ("group", "groups"),
+    "entra_au_member": ("administrative_unit", "administrative_units"),
+    "teams_member": ("team", "teams"),
+}
+LIVE_CHECKED_MODULES = ("entra_member_of_info",) + tuple(MEMBER_MODULES)
+# What a member module says in check mode when the token lacks the permission a write would need.
+PREDICTED_DENIAL = "(predicted from the permissions in the token)"
+
+
+def module_options(name):
+    """The options a module documents (its DOCUMENTATION, the public contract)."""
+    module = importlib.import_module("%s.%s" % (MODULE_PACKAGE, name))
+    return yaml.safe_load(module.DOCUMENTATION)["options"]
+
+
+def discovery_args(user_id):
+    """entra_member_of_info's options for the test user: transitive groups and every ``include`` kind the module offers."""
+    args = {"users": [user_id], "include_transitive": True}
+    include = module_options("entra_member_of_info").get("include")
+    if include:
+        args["include"] = list(include["choices"])
+    return args
+
+
+def run_live_module(settings, name, args, check_mode=False, label=None):
+    """The module ``name`` with ``args``, signed in as the live app; its result, recorded in the report."""
+    module = importlib.import_module("%s.%s" % (MODULE_PACKAGE, name))
+    result = run_module(module.main, dict(args, **settings.module_auth()), check_mode=check_mode)
+    REPORT.module_run(label or "%s%s" % (name, " (check mode)" if check_mode else ""), result)
+    return result
+
+
+def discovered(user_entry, kind):
+    """What discovery found the user directly in, of ``kind``: teams under ``teams``, their groups not among the groups."""
+    if kind == "team":
+        return user_entry["teams"]
+    if kind == "administrative_unit":
+        return user_entry["administrative_units"]
+    return [group for group in user_entry["groups"] if not group.get("is_team")]
+
+
+def member_targets(kind, dedicated_targets, user_entry):
+    """``{id: discovery entry or None}``: the dedicated target of ``kind``, else every removable one discovery found; skips when none."""
+    if kind in dedicated_targets:
+        target = dedicated_targets[kind]
+        return {target.id: next((entry for entry in discovered(user_entry, kind) if entry["id"] == target.id), None)}
+    found = {entry["id"]: entry for entry in discovered(user_entry, kind) if entry["removable"]}
+    if not found:
+        pytest.skip("the test user is in no removable %s and %s is not set" % (kind.replace("_", " "), TARGET_VARIABLES[kind]))
+    return found
+
+
+def unexpected_results(results, expected_status, targets, last_owner_allowed):
+    """The results that are neither ``expected_status`` nor a denial predicted from the token, nor (``last_owner_allowed``: teams
+    discovery found, which may have no other owner; never the dedicated team) the refusal to remove a team's last owner."""
+    unexpected = []
+    for result in results:
+        error = result.get("error") or {}
+        entry = targets.get(result["target"]["id"]) or {}
+        if result["status"] == expected_status:
+            continue
+        if result["status"] == "failed" and error.get("code") == "Authorization_RequestDenied" and PREDICTED_DENIAL in (error.get("message") or ""):
+            continue
+        if last_owner_allowed and result["status"] == "failed" and error.get("code") == "LastOwner" and entry.get("role") == "owner":
+            continue
+        unexpected.append(result)
+    return unexpected

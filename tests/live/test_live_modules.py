@@ -1,0 +1,63 @@
+"""The collection's modules against the tenant: discovery of the test user, and every member module in check mode.
+
+Check mode reads and never writes: every result carries no request id of a write. The targets are
+the dedicated ones (ENTRA_LIVE_GROUP, ...) when given, else every removable one discovery found
+the test user in. An app holding only read permissions gets, for each removal, the denial the
+module predicts from the token; that counts as the module working.
+"""
+from __future__ import annotations
+
+import pytest
+from live_modules import MEMBER_MODULES, discovered, discovery_args, member_targets, run_live_module, unexpected_results
+from live_settings import TARGET_VARIABLES
+
+
+def shown(results):
+    return [(result["target"].get("display_name"), result["status"], (result.get("error") or {}).get("message")) for result in results]
+
+
+def test_discovery_reads_the_test_user_with_every_include_kind_and_finds_the_dedicated_targets(discovery, test_user, dedicated_targets):
+    entry = discovery["users"][0]
+    assert entry["found"] and entry["id"] == test_user["id"], discovery["msg"]
+    assert entry["error"] is None, entry["error"]
+    kinds = discovery_args(test_user["id"]).get("include", ["groups", "administrative_units", "teams"])
+    assert [kind for kind in kinds if kind not in entry] == [], "discovery returned no list for these include kinds"
+    assert "transitive_groups" in entry
+    for kind, target in dedicated_targets.items():
+        found = {item["id"] for item in discovered(entry, kind)}
+        assert target.id in found, ("the test user is not a direct member of %s '%s': add it once by hand (the live check removes and "
+                                    "restores that membership, it never creates it)" % (TARGET_VARIABLES[kind], target.display_name))
+
+
+def test_discovery_in_check_mode_returns_what_it_returns_without(discovery, live_settings, test_user):
+    again = run_live_module(live_settings, "entra_member_of_info", discovery_args(test_user["id"]), check_mode=True)
+    assert again["rc"] == 0 and again["changed"] is False, again["msg"]
+    assert again["users"] == discovery["users"]
+
+
+@pytest.mark.parametrize("module_name", list(MEMBER_MODULES))
+def test_member_module_in_check_mode_would_remove_the_test_user_and_sends_no_write(module_name, live_settings, test_user, dedicated_targets,
+                                                                                   discovery):
+    kind, option = MEMBER_MODULES[module_name]
+    targets = member_targets(kind, dedicated_targets, discovery["users"][0])
+    result = run_live_module(live_settings, module_name, {option: list(targets), "members": [test_user["id"]], "state": "absent"},
+                             check_mode=True)
+    assert result["check_mode"] is True and len(result["results"]) == len(targets), result["msg"]
+    assert [entry["request_id"] for entry in result["results"] if entry["request_id"]] == [], "check mode sent a write"
+    unexpected = unexpected_results(result["results"], "removed", targets, last_owner_allowed=kind not in dedicated_targets)
+    assert unexpected == [], shown(unexpected)
+    assert result["changed"] is any(entry["status"] == "removed" for entry in result["results"])
+
+
+@pytest.mark.parametrize("module_name", list(MEMBER_MODULES))
+def test_member_module_in_check_mode_finds_the_test_user_present_with_its_role(module_name, live_settings, test_user, dedicated_targets,
+                                                                               discovery):
+    kind, _option = MEMBER_MODULES[module_name]
+    targets = member_targets(kind, dedicated_targets, discovery["users"][0])
+    memberships = [dict({"target": target_id, "member": test_user["id"]}, **({"role": (entry or {}).get("role") or "member"} if kind == "team" else {}))
+                   for target_id, entry in targets.items()]
+    result = run_live_module(live_settings, module_name, {"memberships": memberships, "state": "present"}, check_mode=True)
+    assert result["check_mode"] is True and len(result["results"]) == len(targets), result["msg"]
+    assert [entry["request_id"] for entry in result["results"] if entry["request_id"]] == [], "check mode sent a write"
+    unexpected = unexpected_results(result["results"], "present", targets, last_owner_allowed=False)
+    assert unexpected == [], shown(unexpected)
