@@ -46,7 +46,6 @@ BEHAVIOURS = {
     "replication_lag": "Right after a change, removing again may answer 400",
     "ref_post": "`POST /groups/{id}/members/$ref`",
     "teams_bulk": "`POST /teams/{id}/members/remove` / `add`",
-    "batch": "`POST /$batch`: at most 20 items",
     "throttling": "429 with `Retry-After` (seconds",
     "error_body": "Error body `{\"error\":",
 }
