@@ -43,7 +43,8 @@ def first_target(kind, dedicated_targets, discovery):
     entries = discovery["users"][0]["administrative_units" if kind == "administrative_unit" else "groups"]
     if kind == "team":
         entries = discovery["users"][0]["teams"]
-    named = [entry for entry in entries if entry.get("display_name")]
+    # Removable ones first: a dynamic or synced group may have the whole tenant as members.
+    named = sorted((entry for entry in entries if entry.get("display_name")), key=lambda entry: not entry.get("removable"))
     if not named:
         pytest.skip("the test user is in no %s and %s is not set" % (kind.replace("_", " "), TARGET_VARIABLES[kind]))
     return named[0]["id"], named[0]["display_name"]

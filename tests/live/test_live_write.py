@@ -71,6 +71,25 @@ def repeat_addition_by_hand(graph, kind, target_id, user_id, report):
                    answer.status == 400 and "already exist" in message, "%s: %s" % (answered(answer), message[:160]), [answer])
 
 
+def put_back(live_settings, module_name, kind, target, user_id, role, before, read):
+    """``state: present`` of the one membership, then Graph read until it lists it as ``before`` did: ``(result, membership, waited, reads)``.
+
+    Runs whatever happened before it; a membership that does not come back fails the test, saying what to add by hand.
+    """
+    restore = None
+    try:
+        restore = run_live_module(live_settings, module_name,
+                                  {"memberships": [dict({"target": target.id, "member": user_id}, **({"role": role} if kind == "team" else {}))],
+                                   "state": "present"}, label="%s: put the test user back" % module_name)
+    finally:
+        back, waited, reads = settle(read, lambda membership: membership.member and membership.role == before.role, live_settings.settle_seconds)
+        if not back.member:
+            pytest.fail("RESTORE FAILED: the test user is not back in %s '%s' (%s)%s: add it by hand%s"
+                        % (TARGET_VARIABLES[kind], target.display_name, target.id, " as %s" % role if kind == "team" else "",
+                           ": %s" % restore["msg"] if restore else ""), pytrace=False)
+    return restore, back, waited, reads
+
+
 def record_read_back(report, what, membership, waited, reads):
     report.observe("eventual_consistency", "%s: read %d times over %.0f s" % (what, reads, waited), True, "", membership.answers)
 
@@ -105,16 +124,11 @@ def test_member_module_removes_the_test_user_from_the_dedicated_target_and_puts_
         repeat_removal_by_hand(graph, kind, target.id, user_id, report)
     finally:
         role = (removal["results"][0].get("role") if removal and removal.get("results") else None) or before.role or "member"
-        restore = run_live_module(live_settings, module_name,
-                                  {"memberships": [dict({"target": target.id, "member": user_id}, **({"role": role} if kind == "team" else {}))],
-                                   "state": "present"}, label="%s: put the test user back" % module_name)
-        back, waited, reads = settle(read, lambda membership: membership.member and membership.role == before.role, live_settings.settle_seconds)
-        if not back.member:
-            pytest.fail("RESTORE FAILED: the test user is not back in %s '%s' (%s): add it by hand (%s)"
-                        % (TARGET_VARIABLES[kind], target.display_name, target.id, restore["msg"]), pytrace=False)
+        restore, back, waited, reads = put_back(live_settings, module_name, kind, target, user_id, role, before, read)
     record_read_back(report, "putting back", back, waited, reads)
     assert statuses(restore) == ["added"], restore["results"]
-    assert back.role == before.role, "the test user is back in team '%s' as %s, was %s" % (target.display_name, back.role, before.role)
+    assert back.role == before.role, ("the test user is back in team '%s' as %s, was %s: make it %s again by hand"
+                                      % (target.display_name, back.role, before.role, before.role))
     if kind != "team":
         report.observe("ref_post", "the module's addition to %s '%s'" % (kind.replace("_", " "), target.display_name),
                        bool(restore["results"][0]["request_id"]), "no request id", restore["results"])
