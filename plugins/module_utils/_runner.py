@@ -38,13 +38,13 @@ from ansible_collections.entra.membership.plugins.module_utils._references impor
 from ansible_collections.entra.membership.plugins.module_utils._resolve import fold_members, resolve_members, resolve_targets
 
 
-def member_argument_spec(targets_option, **extra):
-    """The argument_spec of a member module: its target option, the shared options, and ``extra``."""
+def member_argument_spec(targets_option, members_option='members', **extra):
+    """The argument_spec of a member module: its target option, its members option, the shared options, and ``extra``."""
     spec = dict(
-        members=dict(type='list', elements='str', required=True),
         state=dict(type='str', default='absent', choices=['absent', 'present']),
         api_version=dict(API_VERSION_ARGSPEC),
     )
+    spec[members_option] = dict(type='list', elements='str', required=True)
     spec[targets_option] = dict(type='list', elements='str', required=True)
     spec.update(extra)
     return spec
@@ -106,7 +106,7 @@ def _diff(pairs, engine):
             continue
         header = "%s '%s' (%s)" % (engine.noun, entry['target'].display_name, entry['target'].id)
         diffs.append({'before_header': header, 'after_header': header,
-                      'before': {'members': sorted(entry['before'])}, 'after': {'members': sorted(entry['after'])}})
+                      'before': {engine.member_option: sorted(entry['before'])}, 'after': {engine.member_option: sorted(entry['after'])}})
     return diffs
 
 
@@ -125,7 +125,7 @@ def _member_task(module, module_name, engine):
     check_mode = module.check_mode
     try:
         target_refs = checked_references(engine.option, params[engine.option], target_problem, MAX_TARGETS)
-        member_refs = checked_references('members', params['members'], member_problem, MAX_MEMBERS)
+        member_refs = checked_references(engine.member_option, params[engine.member_option], member_problem, MAX_MEMBERS)
     except ValueError as exc:
         module.fail_json(msg=str(exc), changed=False)
     for warning in engine.option_warnings(params):
@@ -139,15 +139,16 @@ def _member_task(module, module_name, engine):
     clash = _targets_given_twice(targets, engine.option, engine.noun)
     if clash:
         module.fail_json(msg=clash, changed=False)
-    member_refs = fold_members(members, module.warn)
+    member_refs = fold_members(members, module.warn, option=engine.member_option)
 
     pairs = [Pair(target_ref, targets[target_ref], member_ref, members[member_ref]) for target_ref in target_refs for member_ref in member_refs]
     for pair in pairs:
         pair.outcome = _decided_without_writing(pair, engine, state)
     engine.decide_open_pairs(client, pairs, state, check_mode, module.diff_mode)
+    pairs += engine.added_pairs()
 
-    results = [pair_result(target_view(pair.target_ref, pair.target, engine.target_type), pair.member_ref, pair.member_id, pair.outcome,
-                           pair.role, engine.with_role) for pair in pairs]
+    results = [dict(pair_result(target_view(pair.target_ref, pair.target, engine.target_type), pair.member_ref, pair.member_id, pair.outcome,
+                                pair.role, engine.with_role), **engine.result_fields(pair)) for pair in pairs]
     result = module_result(module_name, engine.target_type, results, len(target_refs), check_mode)
     if module.diff_mode:
         result['diff'] = _diff(pairs, engine)
