@@ -118,6 +118,30 @@ def test_live_check_against_the_simulator_runs_every_read_only_test_passes_and_w
     assert "read only (ENTRA_LIVE_WRITE unset): nothing was written" in run.output
 
 
+@pytest.mark.playbook
+def test_live_check_with_read_permissions_only_counts_predicted_denials_as_working_and_names_what_the_other_kinds_need(graphsim, tmp_path):
+    sim = graphsim
+    auditor = sim.module_auth(client_id=sim.state.id_of("app", "Read Only Auditor"))
+    before = sim.state.snapshot()
+    run = run_live_suite(tmp_path, simulator_environment(sim, tmp_path, ENTRA_LIVE_CLIENT_ID=auditor["client_id"],
+                                                         ENTRA_LIVE_CLIENT_SECRET=auditor["client_secret"]))
+
+    assert run.named("failure") == {}, run.output[-6000:]
+    # Discovery's other include kinds need Directory.Read.All, which this app lacks: those tests stop, naming where to look.
+    errors = run.named("error")
+    assert set(errors) == {"test_live_modules::test_discovery_with_every_include_kind_returns_each_and_the_same_memberships"} | {
+        "test_live_modules::test_access_module_in_check_mode_finds_what_discovery_lists_and_sends_no_write[%s]" % module
+        for module in ("entra_group_owner", "entra_directory_role_assignment", "entra_app_role_assignment")}, run.output[-6000:]
+    assert all("Graph permissions" in message for message in errors.values()), errors
+    passed = run.named("passed")
+    assert "test_live_role::test_offboard_role_in_check_mode_plans_every_direct_membership_and_sends_no_write" in passed
+    assert {"test_live_modules::test_member_module_in_check_mode_would_remove_the_test_user_and_sends_no_write[%s]" % module
+            for module in ("entra_group_member", "entra_au_member", "teams_member")} <= set(passed)
+    assert sim.log.writes() == [] and sim.state.snapshot() == before
+    member_of_permissions = report_verdicts(str(tmp_path / "live-check-report.md"))[row_of("member_of_permissions", table_rows()).number]
+    assert [verdict for verdict, _ids in member_of_permissions] == [SEEN]
+
+
 def test_live_check_with_write_removes_and_puts_back_only_the_dedicated_memberships(graphsim, tmp_path):
     sim = graphsim
     leaver = sim.state.user_id(LEAVER)

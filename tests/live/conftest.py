@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from live_modules import discovery_args, run_live_module
+from live_modules import discovery_args, include_kinds, run_live_module
 from live_report import REPORT, now_utc
 from live_settings import CONNECTION_PASSTHROUGH, TARGET_VARIABLES, LiveSettingsError, missing_variables, read_settings, validated_connection
 
@@ -107,10 +107,22 @@ def dedicated_targets(graph, live_settings):
 
 @pytest.fixture(scope="session")
 def discovery(live_settings, test_user):
-    """entra_member_of_info of the test user, with every ``include`` kind the module offers: its entry in ``users``."""
+    """entra_member_of_info of the test user, its memberships (what it returns by default) and nested groups: the module's result."""
     result = run_live_module(live_settings, "entra_member_of_info", discovery_args(test_user["id"]))
     if result["rc"] != 0:
-        pytest.fail("live check: entra_member_of_info of the test user failed: %s" % result["msg"], pytrace=False)
+        pytest.fail("live check: entra_member_of_info of the test user failed: %s %s" % (result["msg"], result.get("users")), pytrace=False)
+    return result
+
+
+@pytest.fixture(scope="session")
+def full_discovery(live_settings, test_user):
+    """entra_member_of_info of the test user with every ``include`` kind it offers (owned groups, roles, app roles, ...)."""
+    result = run_live_module(live_settings, "entra_member_of_info", discovery_args(test_user["id"], include_kinds()),
+                             label="entra_member_of_info (include: every kind)")
+    if result["rc"] != 0:
+        errors = [user.get("error") for user in result.get("users") or []]
+        pytest.fail("live check: entra_member_of_info with every include kind failed: %s %s; each kind needs the read permissions of "
+                    "the module that removes it (README, 'Graph permissions')" % (result["msg"], errors), pytrace=False)
     return result
 
 
