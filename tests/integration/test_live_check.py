@@ -13,7 +13,7 @@ import os
 import re
 import subprocess
 import sys
-import xml.etree.ElementTree as ElementTree
+from xml.etree import ElementTree
 
 import pytest
 
@@ -206,7 +206,8 @@ BASE = {"ENTRA_LIVE_TENANT_ID": "contoso.com", "ENTRA_LIVE_CLIENT_ID": "16cb8a19
     ({"ENTRA_LIVE_TENANT_ID": "contoso com"}, "ENTRA_LIVE_TENANT_ID: tenant_id must be a tenant id (GUID) or a verified domain name, got 'contoso com'"),
     ({"ENTRA_LIVE_CLIENT_ID": "offboarding"}, "ENTRA_LIVE_CLIENT_ID: client_id must be the application (client) id, a GUID, got 'offboarding'"),
     ({"ENTRA_LIVE_USER": "leaver"}, "ENTRA_LIVE_USER must be a user principal name or an object id: 'leaver' is neither"),
-    ({"ENTRA_LIVE_GROUP": "0f8fad5b-d9cb-469f-a165-70867728950"}, "ENTRA_LIVE_GROUP must be an object id or a display name: '0f8fad5b-d9cb-469f-a165-70867728950' is not a valid object id"),
+    ({"ENTRA_LIVE_GROUP": "0f8fad5b-d9cb-469f-a165-70867728950"},
+     "ENTRA_LIVE_GROUP must be an object id or a display name: '0f8fad5b-d9cb-469f-a165-70867728950' is not a valid object id"),
     ({"ENTRA_CA_PATH": "/nonexistent/ca.pem"}, "ENTRA_CA_PATH: ca_path '/nonexistent/ca.pem' does not exist"),
 ])
 def test_live_settings_refuse_a_bad_value_naming_its_variable_and_never_a_secret(changed, named):

@@ -88,7 +88,7 @@ def test_graph_reads_the_test_user_and_answers_404_with_the_documented_envelope_
 
 
 def test_upn_in_filter_takes_15_values_and_refuses_a_16th(graph, test_user, tenant_domain, report):
-    strangers = ["%s@%s" % (unique_name(), tenant_domain) for _ in range(UPN_FILTER_LIMIT)]
+    strangers = ["%s@%s" % (unique_name(), tenant_domain) for _number in range(UPN_FILTER_LIMIT)]
 
     def upn_filter(upns):
         return graph.request("GET", "/users", params={"$filter": "userPrincipalName in (%s)" % ", ".join(filter_literal(upn) for upn in upns),
@@ -147,10 +147,10 @@ def test_casts_on_member_of_need_consistency_level_and_count(graph, test_user, r
     path = "/users/%s/memberOf/microsoft.graph.group" % test_user["id"]
     without = graph.request("GET", path, params={"$select": "id"})
     advanced = graph.request("GET", path, params={"$select": "id", "$count": "true"}, headers={"ConsistencyLevel": "eventual"})
+    served = " (%d groups)" % len(without.body.get("value") or []) if without.ok else ""
     report.observe("casts", "memberOf/microsoft.graph.group without, then with ConsistencyLevel and $count",
                    without.status == 400 and graph_error_text(without.error).endswith("Request_UnsupportedQuery") and advanced.ok,
-                   "without the pair %s%s, with it %s" % (answered(without), " (%d groups)" % len(without.body.get("value") or []) if without.ok else "",
-                                                         answered(advanced)), [without, advanced])
+                   "without the pair %s%s, with it %s" % (answered(without), served, answered(advanced)), [without, advanced])
     assert advanced.ok, "a cast with ConsistencyLevel: eventual and $count=true: %s" % answered(advanced)
 
 
@@ -195,8 +195,8 @@ def test_members_come_in_pages_linked_by_next_link(graph, test_user, dedicated_t
     items, answers = read_pages(graph, "%s/%s/members" % (target_collection(kind), target_id), {"$select": "id", "$top": str(PAGE_PROBE_TOP)})
     finished = answers[-1].ok and not answers[-1].body.get("@odata.nextLink")
     found = test_user["id"] in {item["id"] for item in items}
-    report.observe("members_paged", "%s '%s' members, $top=%d: %d pages%s" % (kind.replace("_", " "), name, PAGE_PROBE_TOP, len(answers),
-                                                                               "" if finished else " (stopped there)"),
+    what = "%s '%s' members, $top=%d: %d pages%s" % (kind.replace("_", " "), name, PAGE_PROBE_TOP, len(answers), "" if finished else " (stopped there)")
+    report.observe("members_paged", what,
                    answers[-1].ok and (found or not finished), answered(answers[-1]) if not answers[-1].ok else "the test user is not among them",
                    answers[:3])
     assert answers[-1].ok, "reading the members: %s" % answered(answers[-1])

@@ -132,8 +132,8 @@ def test_member_module_removes_the_test_user_from_the_dedicated_target_and_puts_
     if kind != "team":
         report.observe("ref_post", "the module's addition to %s '%s'" % (kind.replace("_", " "), target.display_name),
                        bool(restore["results"][0]["request_id"]), "no request id", restore["results"])
-    present = run_live_module(live_settings, module_name, {option: [target.id], "members": [user_id], "state": "present",
-                                                          **({"role": role} if kind == "team" else {})}, label="%s: put back again" % module_name)
+    again_present = dict({option: [target.id], "members": [user_id], "state": "present"}, **({"role": role} if kind == "team" else {}))
+    present = run_live_module(live_settings, module_name, again_present, label="%s: put back again" % module_name)
     assert statuses(present) == ["present"] and present["changed"] is False, present["results"]
     if kind != "team":
         repeat_addition_by_hand(graph, kind, target.id, user_id, report)
