@@ -45,7 +45,7 @@ def test_offboard_role_in_check_mode_plans_every_direct_membership_and_sends_no_
     REPORT.module_run("entra.membership.offboard --check", {"msg": "%s: %s" % (plan["status"], plan["summary"]), "results": user["memberships"]})
 
     assert plan["check_mode"] is True and user["id"] == test_user["id"] and user["error"] is None, run.stdout[-4000:]
-    assert [line for line in user["memberships"] if line["request_id"]] == [], "check mode sent a write"
+    assert [line for line in user["memberships"] if line.get("request_id")] == [], "check mode sent a write"
     planned = {(line["target"]["type"], line["target"]["id"]) for line in user["memberships"]}
     kept = {(line["target"]["type"], line["target"]["id"]) for line in user["kept"]}
     direct = {(kind, entry["id"]) for kind in ("group", "administrative_unit", "team") for entry in discovered(discovery["users"][0], kind)}
