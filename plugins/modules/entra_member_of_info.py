@@ -286,9 +286,9 @@ users:
       elements: dict
     directory_roles:
       description:
-        - The user's directory role assignments, as M(entra.membership.entra_directory_role_assignment) returns them
-          (C(id) the role definition id, C(display_name), C(type=directory_role), C(scope), C(scope_display_name),
-          C(assignment_type), C(schedule), C(assignment_id), C(through)) with C(removable), C(reason) and C(reason_code).
+        - The user's directory role assignments, as M(entra.membership.entra_directory_role_assignment) returns them,
+          C({id, display_name, type, scope, scope_display_name, assignment_type, schedule, assignment_id, through, removable, reason,
+          reason_code}); C(id) is the role definition id, C(type) V(directory_role).
         - V(removable=false) for a role held through a group (V(HeldThroughGroup)) and for the tenant's last active Global
           Administrator (V(LastGlobalAdministrator)).
       returned: when O(include) has V(directory_roles)
@@ -296,9 +296,9 @@ users:
       elements: dict
     app_roles:
       description:
-        - The user's enterprise application assignments, as M(entra.membership.entra_app_role_assignment) returns them (C(id) the
-          service principal's id, C(display_name), C(type=application), C(app_role_id), C(app_role), C(assignment_id), C(through))
-          with C(removable), C(reason) and C(reason_code) (V(HeldThroughGroup) for one held through a group).
+        - The user's enterprise application assignments, as M(entra.membership.entra_app_role_assignment) returns them,
+          C({id, display_name, type, app_role_id, app_role, assignment_id, through, removable, reason, reason_code}); C(id) is the
+          service principal's id, C(type) V(application), C(reason_code) V(HeldThroughGroup) for one held through a group.
       returned: when O(include) has V(app_roles)
       type: list
       elements: dict
