@@ -304,9 +304,9 @@ users:
       elements: dict
     licenses:
       description:
-        - The user's licenses, as M(entra.membership.entra_user_license) returns them (C(id) the C(skuId), C(display_name) and
-          C(sku_part_number) its part number, C(type=sku), C(disabled_plans), C(disabled_plan_names), C(through)) with C(removable),
-          C(reason) and C(reason_code).
+        - The user's licenses, as M(entra.membership.entra_user_license) returns them,
+          C({id, display_name, type, sku_part_number, disabled_plans, disabled_plan_names, through, removable, reason, reason_code});
+          C(id) is the C(skuId), C(display_name) the part number, C(type) V(sku).
         - V(removable=false) for a license a group gives (V(HeldThroughGroup)), which ends when the user leaves the group.
       returned: when O(include) has V(licenses)
       type: list
