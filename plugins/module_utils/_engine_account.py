@@ -68,8 +68,8 @@ GUEST_SESSIONS = ("a guest signs in at its home organization, whose sessions Gra
 class PrivilegedHolders:
     """Who holds an active privileged role at the tenant (``/``), read once for the whole run, and which apps may act on them.
 
-    Graph marks a role privileged with ``isPrivileged`` (unifiedRoleDefinition), in beta only; the tenant-wide active assignments
-    come from ``roleAssignments`` with the principal expanded, a group's holders from its members.
+    Graph marks a role privileged with ``isPrivileged`` (unifiedRoleDefinition), in beta only; each such role's active assignments
+    come from ``roleAssignments`` with the principal expanded (those at ``/`` count), a group's holders from its members.
     """
 
     def __init__(self, users, sensitive_action_apps):
@@ -90,10 +90,18 @@ class PrivilegedHolders:
                 for role_id in (definition.get('id'), definition.get('templateId')):
                     if role_id:
                         privileged[str(role_id).lower()] = definition.get('displayName') or role_id
-        ((assignments, error),) = read_collections(client, [GraphRequest('GET', '%s/roleAssignments' % ROLES, params={
-            '$filter': 'directoryScopeId eq %s' % filter_literal('/'), '$expand': 'principal($select=id,displayName,appId)'})])
-        if error is not None:
-            raise cls._explained(error)
+        # Each role's assignments as rbacapplication-list-roleassignments shows them (a filter on roleDefinitionId, the
+        # principal expanded), 20 to a $batch; the tenant-wide ones are kept here.
+        role_ids = sorted({str(definition['id']).lower() for definition in definitions if definition.get('isPrivileged') and definition.get('id')}
+                          | SENSITIVE_ACTION_ROLES)
+        reads = read_collections(client, [GraphRequest('GET', '%s/roleAssignments' % ROLES, params={
+            '$filter': 'roleDefinitionId eq %s' % filter_literal(role_id), '$expand': 'principal($select=id,displayName,appId)'})
+            for role_id in role_ids])
+        assignments = []
+        for items, error in reads:
+            if error is not None:
+                raise cls._explained(error)
+            assignments.extend(item for item in items if item.get('directoryScopeId') == '/')
         users, groups, apps = {}, {}, set()
         for assignment in assignments:
             role_id = str(assignment.get('roleDefinitionId') or '').lower()

@@ -77,7 +77,8 @@ notes:
     Privileged Authentication Administrator (or Global Administrator) directory role itself: Microsoft documents that
     C(User.ReadWrite.All) alone is not enough there."
   - Which roles are privileged is Graph's C(isPrivileged) flag of the role definitions, read from the beta endpoint (the only one
-    that has it); the tenant-wide active assignments are read once per task, whatever the number of users.
+    that has it); those roles' active assignments are read once per task (one read a role, 20 to a C($batch)), whatever the number
+    of users.
   - See the collection's C(docs/user-account.md).
 seealso:
   - module: entra.membership.entra_directory_role_assignment
