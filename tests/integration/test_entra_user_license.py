@@ -119,6 +119,14 @@ def test_a_removal_graph_refuses_fails_with_graphs_reason_and_changes_nothing(gr
     assert set(licenses(sim, LEAVER2)) == {"EMS"}
 
 
+def test_a_removal_whose_answer_was_lost_is_reported_removed_when_its_retry_finds_nothing(graphsim_session):
+    sim = graphsim_session
+    sim.faults.add(504, path_re=r"/assignLicense$", applied=True, limit=1)   # carried out, then answered 504: the client sends it again
+    result = run(sim, users=[LEAVER2])
+    assert rows(result) == [(LEAVER2, "ENTERPRISEPACK", "removed"), (LEAVER2, "EXCHANGEARCHIVE_ADDON", "removed"), (LEAVER2, "EMS", "skipped")]
+    assert sim.log.count(method="POST", path_re=r"/assignLicense$") == 2 and set(licenses(sim, LEAVER2)) == {"EMS"}
+
+
 def test_skus_are_found_by_id_and_by_part_number_in_any_case(graphsim_session):
     sim = graphsim_session
     by_id = run(sim, check_mode=True, users=[LEAVER], skus=[sim.state.sku_id("ENTERPRISEPACK").upper()])
