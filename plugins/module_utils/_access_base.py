@@ -17,7 +17,18 @@ FOR INTERNAL COLLECTION USE ONLY: this interface may change in any release.
 
 from __future__ import annotations
 
-from ansible_collections.entra.membership.plugins.module_utils._outcomes import pair_result
+from ansible_collections.entra.membership.plugins.module_utils._outcomes import (
+    ADDED,
+    REMOVED,
+    assignment_addition_outcome,
+    assignment_removal_outcome,
+    outcome,
+    pair_result,
+    predicted_denial,
+)
+from ansible_collections.entra.membership.plugins.module_utils._references import shown, target_problem
+
+ALL = 'all'
 
 
 class SelectionError(ValueError):
@@ -46,6 +57,34 @@ class Grant:
     @property
     def principal_id(self):
         return self.principal.id if self.principal is not None and self.principal.found else None
+
+
+def checked_selection(option, values, state, fixed=()):
+    """Check a selection option (names or ids, or ``all`` alone and only with state absent); ValueError names the option and the value.
+
+    ``fixed`` are words taken as they are (``/`` for the tenant scope).
+    """
+    if not values:
+        raise ValueError('%s: give at least one value, or all' % option)
+    if ALL in values and len(values) > 1:
+        raise ValueError("%s: 'all' stands alone; it was given with %s" % (option, ', '.join("'%s'" % shown(value) for value in values if value != ALL)))
+    if ALL in values and state == 'present':
+        raise ValueError("%s: 'all' is only for state=absent; name what to assign" % option)
+    for value in values:
+        problem = None if value == ALL or value in fixed else target_problem(value)
+        if problem:
+            raise ValueError("%s: '%s' is not valid: %s" % (option, shown(value), problem))
+
+
+def predicted_outcome(granted, needed, denial_explanation, state):
+    """Check mode's outcome of an open grant: the denial the token's permissions predict, else removed (added)."""
+    return predicted_denial(granted, needed, denial_explanation) or outcome(REMOVED if state == 'absent' else ADDED)
+
+
+def assignment_outcome(state, response, denial_explanation, held):
+    """The outcome of an assignment's removal (state absent) or creation (state present), from Graph's answer."""
+    outcome_of = assignment_removal_outcome if state == 'absent' else assignment_addition_outcome
+    return outcome_of(response, denial_explanation=denial_explanation, held=held)
 
 
 def grant_result(grant, detail_fields=(), reason=None):

@@ -17,27 +17,20 @@ FOR INTERNAL COLLECTION USE ONLY: this interface may change in any release.
 
 from __future__ import annotations
 
-from ansible_collections.entra.membership.plugins.module_utils._access_base import AccessEngine, Grant, SelectionError
+from ansible_collections.entra.membership.plugins.module_utils._access_base import (
+    ALL,
+    AccessEngine,
+    Grant,
+    SelectionError,
+    assignment_outcome,
+    checked_selection,
+    predicted_outcome,
+)
 from ansible_collections.entra.membership.plugins.module_utils._graph_client import GraphRequest, read_collections
-from ansible_collections.entra.membership.plugins.module_utils._outcomes import (
-    ADDED,
-    REMOVED,
-    assignment_addition_outcome,
-    assignment_removal_outcome,
-    outcome,
-    predicted_denial,
-    refusal_outcome,
-)
-from ansible_collections.entra.membership.plugins.module_utils._references import (
-    assignment_id_segment,
-    is_object_id,
-    object_id_segment,
-    shown,
-    target_problem,
-)
+from ansible_collections.entra.membership.plugins.module_utils._outcomes import refusal_outcome
+from ansible_collections.entra.membership.plugins.module_utils._references import assignment_id_segment, is_object_id, object_id_segment, shown
 from ansible_collections.entra.membership.plugins.module_utils._resolve import filter_literal
 
-ALL = 'all'
 DEFAULT_ACCESS_ROLE = '00000000-0000-0000-0000-000000000000'   # appRoleAssignment: the app's default access, when it defines no roles
 WRITE_PERMISSIONS = ('AppRoleAssignment.ReadWrite.All',)      # user-post-approleassignments, user-delete-approleassignments: only it
 SERVICE_PRINCIPAL_SELECT = 'id,displayName,appId,appRoles'
@@ -81,17 +74,7 @@ class AppRoleAssignments(AccessEngine):
     # -- options and selection ------------------------------------------------------------------------
 
     def checked_options(self, params):
-        applications = params['applications']
-        if not applications:
-            raise ValueError('applications: give service principal ids or display names, or all')
-        if ALL in applications and len(applications) > 1:
-            raise ValueError("applications: 'all' stands alone; it was given with %s" % ', '.join("'%s'" % shown(name) for name in applications if name != ALL))
-        if ALL in applications and params['state'] == 'present':
-            raise ValueError("applications: 'all' is only for state=absent; name the applications to assign")
-        for name in applications:
-            problem = None if name == ALL else target_problem(name)
-            if problem:
-                raise ValueError("applications: '%s' is not valid: %s" % (shown(name), problem))
+        checked_selection('applications', params['applications'], params['state'])
         self.app_roles = [str(role).lower() for role in params.get('app_roles') or []]
         if any(not role.strip() for role in self.app_roles):
             raise ValueError('app_roles: an empty value was given')
@@ -260,7 +243,7 @@ class AppRoleAssignments(AccessEngine):
     def predict(self, client, grants, state):
         granted = client.granted_permissions()
         for grant in grants:
-            grant.outcome = predicted_denial(granted, WRITE_PERMISSIONS, self.denial_explanation(grant)) or outcome(REMOVED if state == 'absent' else ADDED)
+            grant.outcome = predicted_outcome(granted, WRITE_PERMISSIONS, self.denial_explanation(grant), state)
 
     def write(self, client, grants, state):
         requests = []
@@ -271,9 +254,8 @@ class AppRoleAssignments(AccessEngine):
             else:
                 requests.append(GraphRequest('POST', path, body={'principalId': grant.principal_id, 'resourceId': grant.target['id'],
                                                                  'appRoleId': grant.details['app_role_id']}))
-        outcome_of = assignment_removal_outcome if state == 'absent' else assignment_addition_outcome
         for grant, response in zip(grants, client.batch(requests)):
-            grant.outcome = outcome_of(response, denial_explanation=self.denial_explanation(grant), held=grant.held)
+            grant.outcome = assignment_outcome(state, response, self.denial_explanation(grant), grant.held)
             if state == 'present' and response.ok and isinstance(response.body, dict):
                 grant.details['assignment_id'] = response.body.get('id')
 

@@ -24,29 +24,21 @@ import difflib
 import re
 from datetime import datetime, timezone
 
-from ansible_collections.entra.membership.plugins.module_utils._access_base import AccessEngine, Grant, SelectionError
+from ansible_collections.entra.membership.plugins.module_utils._access_base import (
+    ALL,
+    AccessEngine,
+    Grant,
+    SelectionError,
+    assignment_outcome,
+    checked_selection,
+    predicted_outcome,
+)
 from ansible_collections.entra.membership.plugins.module_utils._errors import GraphError
 from ansible_collections.entra.membership.plugins.module_utils._graph_client import GraphRequest, read_collections
-from ansible_collections.entra.membership.plugins.module_utils._outcomes import (
-    ADDED,
-    REMOVED,
-    assignment_addition_outcome,
-    assignment_removal_outcome,
-    outcome,
-    predicted_denial,
-    read_failure,
-    refusal_outcome,
-)
-from ansible_collections.entra.membership.plugins.module_utils._references import (
-    assignment_id_segment,
-    is_object_id,
-    object_id_segment,
-    shown,
-    target_problem,
-)
+from ansible_collections.entra.membership.plugins.module_utils._outcomes import read_failure, refusal_outcome
+from ansible_collections.entra.membership.plugins.module_utils._references import assignment_id_segment, is_object_id, object_id_segment, shown
 from ansible_collections.entra.membership.plugins.module_utils._resolve import filter_literal, resolve_targets
 
-ALL = 'all'
 TENANT_SCOPE = '/'
 ACTIVE = 'active'
 ELIGIBLE = 'eligible'
@@ -113,18 +105,8 @@ class DirectoryRoleAssignments(AccessEngine):
 
     def checked_options(self, params):
         state = params['state']
-        for option in ('roles', 'scopes'):
-            values = params[option]
-            if not values:
-                raise ValueError('%s: give at least one value, or all' % option)
-            if ALL in values and len(values) > 1:
-                raise ValueError("%s: 'all' stands alone; it was given with %s" % (option, ', '.join("'%s'" % shown(v) for v in values if v != ALL)))
-            if ALL in values and state == 'present':
-                raise ValueError("%s: 'all' is only for state=absent; name what to assign" % option)
-            for value in values:
-                problem = None if value in (ALL, TENANT_SCOPE) or _UNIT_SCOPE.match(value or '') else target_problem(value)
-                if problem:
-                    raise ValueError("%s: '%s' is not valid: %s" % (option, shown(value), problem))
+        checked_selection('roles', params['roles'], state)
+        checked_selection('scopes', params['scopes'], state, fixed=[TENANT_SCOPE] + [scope for scope in params['scopes'] if _UNIT_SCOPE.match(scope or '')])
         self.types = tuple(params['assignment_types'] or ())
         if not self.types:
             raise ValueError('assignment_types: give active, eligible or both')
@@ -200,7 +182,8 @@ class DirectoryRoleAssignments(AccessEngine):
                 requests.append(request)
             if member.object_type in (None, 'user'):
                 keys.append((ref, 'groups'))
-                requests.append(GraphRequest('GET', '/users/%s/memberOf' % object_id_segment(member.id), params={'$select': 'id,displayName,isAssignableToRole'}))
+                requests.append(GraphRequest('GET', '/users/%s/memberOf' % object_id_segment(member.id),
+                                             params={'$select': 'id,displayName,isAssignableToRole'}))
         reads = dict(zip(keys, read_collections(client, requests)))
         groups = {}
         for (ref, what), (items, error) in reads.items():
@@ -360,14 +343,12 @@ class DirectoryRoleAssignments(AccessEngine):
         granted = client.granted_permissions()
         for grant in grants:
             kind, _request = self._how(grant, state)
-            grant.outcome = (predicted_denial(granted, WRITE_PERMISSIONS[kind], self.denial_explanation(grant, kind))
-                             or outcome(REMOVED if state == 'absent' else ADDED))
+            grant.outcome = predicted_outcome(granted, WRITE_PERMISSIONS[kind], self.denial_explanation(grant, kind), state)
 
     def write(self, client, grants, state):
         planned = [self._how(grant, state) for grant in grants]
-        outcome_of = assignment_removal_outcome if state == 'absent' else assignment_addition_outcome
         for grant, (kind, _request), response in zip(grants, planned, client.batch([request for _kind, request in planned])):
-            grant.outcome = outcome_of(response, denial_explanation=self.denial_explanation(grant, kind), held=grant.held)
+            grant.outcome = assignment_outcome(state, response, self.denial_explanation(grant, kind), grant.held)
             if state == 'present' and response.ok and isinstance(response.body, dict):
                 grant.details['assignment_id'] = response.body.get('targetScheduleId') or response.body.get('id')
 

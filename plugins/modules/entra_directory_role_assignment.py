@@ -53,7 +53,7 @@ options:
     default: [all]
   assignment_types:
     description:
-      - V(active) (permanent or time-bound) and V(eligible) (PIM: the principal may activate the role).
+      - V(active) (permanent or time-bound) and V(eligible) (PIM, the principal may activate the role).
     type: list
     elements: str
     choices: [active, eligible]
@@ -61,7 +61,7 @@ options:
   end_date_time:
     description:
       - With O(state=present), when the assignments end, an ISO 8601 date and time with its zone (for example
-        V(2030-06-30T00:00:00Z)), as RV(results[].schedule.end_date_time) returned it; unset for no end.
+        V(2030-06-30T00:00:00Z)), as the C(end_date_time) of RV(results[].schedule) returned it; unset for no end.
     type: str
   state:
     description:

@@ -147,3 +147,20 @@ def test_bad_principals_fail_before_any_request(graphsim_session):
     result = run(sim, principals=["not a principal"])
     assert result["rc"] == 1 and result["msg"].startswith("principals:") and "not a principal" in result["msg"]
     assert sim.log.graph_requests() == []
+
+
+def test_a_removal_that_happened_but_was_answered_504_is_reported_removed_not_absent(graphsim_session):
+    """A write answered 504 may still have happened (a gateway stopped waiting): the retry's 404 is the first attempt's removal."""
+    sim = graphsim_session
+    sim.faults.add(504, path_re=r"appRoleAssignments/", applied=True, limit=1)
+    result = run(sim, principals=[LEAVER], applications=["Workday"])
+    assert rows(result) == [(LEAVER, "Workday", "Employee", "removed")]
+    assert sim.log.count(status=504) == 1 and held(sim, LEAVER) == [("Contoso ERP", sim.state.app_role_assignments(sim.state.user_id(LEAVER))[0]["appRoleId"])]
+
+
+def test_an_assignment_that_happened_but_was_answered_504_is_reported_added_not_present(graphsim_session):
+    sim = graphsim_session
+    run(sim, principals=[LEAVER], applications=["Workday"])
+    sim.faults.add(504, path_re=r"appRoleAssignments$", method="POST", applied=True, limit=1)
+    back = run(sim, principals=[LEAVER], applications=["Workday"], app_roles=["Employee"], state="present")
+    assert rows(back) == [(LEAVER, "Workday", "Employee", "added")] and sim.log.count(status=504) == 1

@@ -151,3 +151,14 @@ def test_without_any_role_read_permission_the_principal_fails_naming_it(graphsim
     result = run(sim, client_id=app, principals=[LEAVER], roles=["all"])
     assert result["rc"] == 1 and "reading the tenant's role definitions needs RoleManagement.Read.Directory" in result["msg"]
     assert sim.log.writes() == []
+
+
+def test_a_removal_that_happened_but_was_answered_504_is_reported_removed_not_absent(graphsim_session):
+    """A write answered 504 may still have happened (a gateway stopped waiting): the retry meets "does not exist", and the
+    read before the write says it was held, so it is the first attempt's removal."""
+    sim = graphsim_session
+    sim.faults.add(504, path_re=r"roleEligibilityScheduleRequests$", applied=True, limit=1)
+    sim.faults.add(504, path_re=r"roleAssignments/", applied=True, limit=1)
+    result = run(sim, principals=[LEAVER])
+    assert rows(result) == LEAVER_ROLES and held(sim, LEAVER) == []
+    assert sim.log.count(status=504) == 2

@@ -218,3 +218,11 @@ def test_present_options_that_guard_removals_are_warned_about(graphsim_session):
     result = run(sim, groups=["VPN Users"], owners=[LEAVER], state="present", substitute_owners=["manager"])
     assert result["results"][0]["status"] == "present"
     assert any("substitute_owners and allow_ownerless are ignored with state=present" in warning for warning in result.get("warnings", []))
+
+
+def test_an_owner_removal_that_happened_but_was_answered_504_is_reported_removed(graphsim_session):
+    """A write answered 504 may still have happened (a gateway stopped waiting): the retry's 404 is the first attempt's removal."""
+    sim = graphsim_session
+    sim.faults.add(504, path_re=r"/owners/.+/\$ref$", applied=True, limit=1)
+    result = run(sim, groups=["VPN Users"], owners=[LEAVER])
+    assert statuses(result) == [("VPN Users", LEAVER, "removed")] and sim.log.count(status=504) == 1

@@ -15,7 +15,7 @@ def test_a_role_is_named_by_its_value_then_its_display_name_then_its_id():
 
 
 @pytest.mark.parametrize("params, message", [
-    (dict(applications=[], state="absent"), "applications: give service principal ids or display names, or all"),
+    (dict(applications=[], state="absent"), "applications: give at least one value, or all"),
     (dict(applications=["all"], state="present"), "applications: 'all' is only for state=absent"),
     (dict(applications=["", "Workday"], state="absent"), "applications: '' is not valid"),
     (dict(applications=["Workday"], app_roles=[" "], state="absent"), "app_roles: an empty value was given"),
