@@ -21,22 +21,10 @@ FOR INTERNAL COLLECTION USE ONLY: this interface may change in any release.
 
 from __future__ import annotations
 
-from ansible_collections.entra.membership.plugins.module_utils._access_base import AccessEngine, Grant
+from ansible_collections.entra.membership.plugins.module_utils._access_base import AccessEngine, Grant, assignment_outcome, predicted_outcome
 from ansible_collections.entra.membership.plugins.module_utils._errors import GraphError
 from ansible_collections.entra.membership.plugins.module_utils._graph_client import GraphRequest, read_collections
-from ansible_collections.entra.membership.plugins.module_utils._outcomes import (
-    ABSENT,
-    ADDED,
-    PRESENT,
-    REMOVED,
-    SKIPPED,
-    assignment_addition_outcome,
-    assignment_removal_outcome,
-    outcome,
-    predicted_denial,
-    read_failure,
-    refusal_outcome,
-)
+from ansible_collections.entra.membership.plugins.module_utils._outcomes import ABSENT, FAILED, PRESENT, SKIPPED, outcome, read_failure, refusal_outcome
 from ansible_collections.entra.membership.plugins.module_utils._references import object_id_segment
 from ansible_collections.entra.membership.plugins.module_utils._resolve import filter_literal
 
@@ -261,15 +249,17 @@ class AccountSettings(AccessEngine):
         return "the app may not %s the account of '%s': it needs %s (with User.Read.All); %s" % (
             'enable' if self.account_enabled else 'disable', grant.principal_ref, ' or '.join(ENABLE_PERMISSIONS), SENSITIVE_ACTION_NOTE)
 
-    def _success(self, grant):
-        return outcome(ADDED if grant.key == (ACCOUNT_ENABLED,) and self.account_enabled else REMOVED)
+    def _direction(self, grant):
+        """Enabling an account adds what disabling removes: 'present' for it, 'absent' for the rest (disabling, revoking)."""
+        return 'present' if grant.key == (ACCOUNT_ENABLED,) and self.account_enabled else 'absent'
 
     def predict(self, client, grants, state):
         granted = client.granted_permissions()
         for grant in grants:
             needed = REVOKE_PERMISSIONS if grant.key == (SIGN_IN_SESSIONS,) else ENABLE_PERMISSIONS
-            grant.outcome = predicted_denial(granted, needed, self.denial_explanation(grant)) or self._predicted_sensitive_denial(client, grant)
-            grant.outcome = grant.outcome or self._success(grant)
+            grant.outcome = predicted_outcome(granted, needed, self.denial_explanation(grant), self._direction(grant))
+            if grant.outcome.status != FAILED:
+                grant.outcome = self._predicted_sensitive_denial(client, grant) or grant.outcome
 
     def _predicted_sensitive_denial(self, client, grant):
         """Graph's 403 for a privileged user when this app holds neither role itself; foreseen only when both can be read."""
@@ -295,10 +285,7 @@ class AccountSettings(AccessEngine):
                 requests = [GraphRequest('PATCH', '/users/%s' % object_id_segment(grant.principal_id), body={'accountEnabled': bool(self.account_enabled)})
                             for grant in chosen]
             for grant, response in zip(chosen, client.batch(requests)):
-                if grant.key == (ACCOUNT_ENABLED,) and self.account_enabled:
-                    grant.outcome = assignment_addition_outcome(response, self.denial_explanation(grant), held=grant.held)
-                else:
-                    grant.outcome = assignment_removal_outcome(response, self.denial_explanation(grant), held=grant.held)
+                grant.outcome = assignment_outcome(self._direction(grant), response, self.denial_explanation(grant), grant.held)
 
     def diff_label(self, grant):
         if grant.key == (SIGN_IN_SESSIONS,):

@@ -20,18 +20,16 @@ from __future__ import annotations
 
 import difflib
 
-from ansible_collections.entra.membership.plugins.module_utils._access_base import AccessEngine, Grant, SelectionError
+from ansible_collections.entra.membership.plugins.module_utils._access_base import (
+    AccessEngine,
+    Grant,
+    SelectionError,
+    assignment_outcome,
+    predicted_outcome,
+)
 from ansible_collections.entra.membership.plugins.module_utils._errors import GraphError
 from ansible_collections.entra.membership.plugins.module_utils._graph_client import GraphRequest
-from ansible_collections.entra.membership.plugins.module_utils._outcomes import (
-    ADDED,
-    REMOVED,
-    assignment_addition_outcome,
-    license_removal_outcome,
-    outcome,
-    predicted_denial,
-    refusal_outcome,
-)
+from ansible_collections.entra.membership.plugins.module_utils._outcomes import FAILED, license_removal_outcome, refusal_outcome
 from ansible_collections.entra.membership.plugins.module_utils._references import is_object_id, object_id_segment, shown, text_problem
 
 ALL_DIRECT = 'all_direct'
@@ -190,11 +188,9 @@ class DirectLicenses(AccessEngine):
         granted = client.granted_permissions()
         seats = {sku_id: self._free_seats(sku) for sku_id, sku in self.skus.items()}
         for grant in grants:
-            denied = predicted_denial(granted, WRITE_PERMISSIONS, self.denial_explanation(grant))
-            if denied is not None or state == 'absent':
-                grant.outcome = denied or outcome(REMOVED)
-                continue
-            grant.outcome = self._predicted_refusal(grant, seats) or outcome(ADDED)
+            grant.outcome = predicted_outcome(granted, WRITE_PERMISSIONS, self.denial_explanation(grant), state)
+            if state == 'present' and grant.outcome.status != FAILED:
+                grant.outcome = self._predicted_refusal(grant, seats) or grant.outcome
 
     @staticmethod
     def _free_seats(sku):
@@ -230,7 +226,7 @@ class DirectLicenses(AccessEngine):
                 if state == 'absent':
                     grant.outcome = license_removal_outcome(response, self.denial_explanation(grant), held=grant.held, removed_together=len(user_grants))
                 else:
-                    grant.outcome = assignment_addition_outcome(response, self.denial_explanation(grant), held=grant.held)
+                    grant.outcome = assignment_outcome(state, response, self.denial_explanation(grant), grant.held)
 
     def diff_label(self, grant):
         names = grant.details.get('disabled_plan_names')
