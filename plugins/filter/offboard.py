@@ -407,8 +407,9 @@ def offboard_markdown(report):
         out.append('- %s: %s' % (label, _md(report.get(key))))
     summary = report.get('summary', {})
     users = summary.get('users', 0)
-    out.append('- Totals: %s' % ', '.join(['%s %s' % (users, 'user' if users == 1 else 'users')]
-                                          + ['%s %s' % (summary.get(key, 0), key) for key in ('removed', 'absent', 'kept', 'failed')]))
+    counts = ['%s %s' % (users, 'user' if users == 1 else 'users')]
+    counts += ['%s %s' % (summary.get(key, 0), key) for key in ('removed', 'absent', 'kept', 'failed')]
+    out.append('- Totals: %s' % ', '.join(counts))
     out += ['- Warning: %s' % _md(warning) for warning in report.get('warnings', [])]
     for user in report.get('users', []):
         out += ['', '## %s (%s)' % (_md(user.get('display_name') or _user_label(user)), _md(_user_label(user))), '']
