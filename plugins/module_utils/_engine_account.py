@@ -80,8 +80,8 @@ class PrivilegedHolders:
                         privileged[str(role_id).lower()] = definition.get('displayName') or role_id
         # Each role's assignments as rbacapplication-list-roleassignments shows them (a filter on roleDefinitionId, the
         # principal expanded), 20 to a $batch; the tenant-wide ones are kept here.
-        role_ids = sorted({str(definition['id']).lower() for definition in definitions if definition.get('isPrivileged') and definition.get('id')}
-                          | SENSITIVE_ACTION_ROLES)
+        role_ids = {str(definition['id']).lower() for definition in definitions if definition.get('isPrivileged') and definition.get('id')}
+        role_ids = sorted(role_ids.union(SENSITIVE_ACTION_ROLES))
         reads = read_collections(client, [GraphRequest('GET', '%s/roleAssignments' % ROLES, params={
             '$filter': 'roleDefinitionId eq %s' % filter_literal(role_id), '$expand': 'principal($select=id,displayName,appId)'})
             for role_id in role_ids])
