@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from ansible_collections.entra.membership.plugins.module_utils._connection_options import API_VERSION_ARGSPEC
 from ansible_collections.entra.membership.plugins.module_utils._discovery_access import ACCESS_KINDS, add_access
+from ansible_collections.entra.membership.plugins.module_utils._discovery_account import ACCOUNT_KINDS, add_account
 from ansible_collections.entra.membership.plugins.module_utils._engine_directory import ADMINISTRATIVE_UNITS, GROUPS, READ_PAGE_SIZE
 from ansible_collections.entra.membership.plugins.module_utils._errors import error_dict
 from ansible_collections.entra.membership.plugins.module_utils._graph_client import GraphRequest, read_collections
@@ -269,7 +270,7 @@ def discovery_argument_spec():
     return dict(
         users=dict(type='list', elements='str', required=True),
         include_transitive=dict(type='bool', default=False),
-        include=dict(type='list', elements='str', choices=list(MEMBERSHIP_KINDS + ACCESS_KINDS), default=list(MEMBERSHIP_KINDS)),
+        include=dict(type='list', elements='str', choices=list(MEMBERSHIP_KINDS + ACCESS_KINDS + ACCOUNT_KINDS), default=list(MEMBERSHIP_KINDS)),
         api_version=dict(API_VERSION_ARGSPEC),
     )
 
@@ -293,6 +294,7 @@ def _discovery_task(module, module_name):
     include = params['include']
     if users:
         add_access(module.client, users, include)
+        add_account(module.client, users, include)
     for entry in users:
         for kind in MEMBERSHIP_KINDS:
             if kind not in include:

@@ -54,6 +54,10 @@ _DENIAL_STATUS = 403
 _ASSIGNMENT_PRESENT = ('permission being assigned already exists', 'a conflicting object with one or more of the specified property values',
                        'roleassignmentexists')
 _ASSIGNMENT_NOT_PRESENT = ('roleassignmentdoesnotexist',)
+# assignLicense's "not held directly" answers (400 Request_BadRequest, user-assignlicense): "User does not have a corresponding
+# license." and, when only a group gives the sku, "User license is inherited from group membership and cannot be removed directly
+# from the user." Both name no sku, so they say which sku is gone only when the request removed one.
+_LICENSE_NOT_HELD = ('user does not have a corresponding license', 'user license is inherited from group membership')
 
 
 class Outcome(namedtuple('Outcome', 'status error request_id')):
@@ -153,6 +157,22 @@ def assignment_addition_outcome(response, denial_explanation=None, held=None):
         return outcome(ADDED, None, response.request_id)
     if _answers(response, _ASSIGNMENT_PRESENT):
         return outcome(ADDED if held is False and _replayed(response) else PRESENT, None, response.request_id)
+    return failure(response.error, _explanation_for(response, denial_explanation))
+
+
+def license_removal_outcome(response, denial_explanation=None, held=None, removed_together=1):
+    """The answer to ``POST /users/{id}/assignLicense`` with ``removeLicenses``: 200 removed; "not held directly" absent when
+    the request removed this sku alone (removed, when it answers a repeated write of one ``held`` before); with several skus
+    in one request Graph does not say which one is gone, so nothing is known of this one: failed, to be run again."""
+    if response.ok:
+        return outcome(REMOVED, None, response.request_id)
+    if _answers(response, _LICENSE_NOT_HELD):
+        if held and _replayed(response):
+            return outcome(REMOVED, None, response.request_id)
+        if removed_together == 1:
+            return outcome(ABSENT, None, response.request_id)
+        return failure(response.error, 'the direct licenses changed since they were read, and Graph does not say which of the %d removed '
+                                       'together it no longer finds: run again' % removed_together)
     return failure(response.error, _explanation_for(response, denial_explanation))
 
 

@@ -57,10 +57,12 @@ options:
         the tenant, not with the user.
       - V(directory_roles), the user's directory roles, active and PIM-eligible (M(entra.membership.entra_directory_role_assignment)).
       - V(app_roles), the user's enterprise application assignments (M(entra.membership.entra_app_role_assignment)).
+      - V(licenses), the user's licenses, direct and given by a group (M(entra.membership.entra_user_license)).
+      - V(account), whether the account is enabled, its sign-in sessions and its privileged roles (M(entra.membership.entra_user_account)).
       - The memberships are read whatever is asked (teams come from the groups); only the kinds given are returned.
     type: list
     elements: str
-    choices: [groups, administrative_units, teams, owned_groups, directory_roles, app_roles]
+    choices: [groups, administrative_units, teams, owned_groups, directory_roles, app_roles, licenses, account]
     default: [groups, administrative_units, teams]
 extends_documentation_fragment:
   - entra.membership.graph
@@ -88,7 +90,9 @@ notes:
   - A Graph error reading one user (for example a 403) sets that user's RV(users[].error) and fails the task after all users are
     read; RV(users) is still returned in full.
   - "O(include) kinds beyond memberships need more: V(owned_groups) C(Group.Read.All) (or C(Directory.Read.All)); V(directory_roles)
-    C(RoleManagement.Read.Directory) and C(Directory.Read.All); V(app_roles) C(Directory.Read.All)."
+    C(RoleManagement.Read.Directory) and C(Directory.Read.All); V(app_roles) C(Directory.Read.All); V(licenses)
+    C(LicenseAssignment.Read.All) (the tenant's skus; C(GroupMember.Read.All) names the groups that give licenses); V(account)
+    C(RoleManagement.Read.Directory) (who holds a privileged role)."
   - See the collection's C(docs/discovery.md).
 seealso:
   - module: entra.membership.entra_group_member
@@ -298,6 +302,25 @@ users:
       returned: when O(include) has V(app_roles)
       type: list
       elements: dict
+    licenses:
+      description:
+        - The user's licenses, as M(entra.membership.entra_user_license) returns them,
+          C({id, display_name, type, sku_part_number, disabled_plans, disabled_plan_names, through, removable, reason, reason_code});
+          C(id) is the C(skuId), C(display_name) the part number, C(type) V(sku).
+        - V(removable=false) for a license a group gives (V(HeldThroughGroup)), which ends when the user leaves the group.
+      returned: when O(include) has V(licenses)
+      type: list
+      elements: dict
+    account:
+      description:
+        - The account, C({account_enabled, sign_in_sessions_valid_from, user_type, on_premises_sync_enabled, privileged_roles, removable,
+          reason, reason_code}); C(privileged_roles) names the active privileged directory roles the user holds at the tenant (through
+          a group too), V(null) when they could not be read.
+        - C(removable) says whether M(entra.membership.entra_user_account) would disable it with its defaults; V(false) for an account
+          synced from on-premises (V(OnPremisesSynced)) and for one that holds a privileged role (V(PrivilegedAccount)).
+        - V(null) for a user that was not found or could not be read.
+      returned: when O(include) has V(account)
+      type: dict
 graph_stats:
   description:
     - What the run asked of Graph, to size forks and AWX job slices against Graph's per-application throttling limits.
