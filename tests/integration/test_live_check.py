@@ -21,7 +21,7 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__fi
 # The live suite's helpers import one another by name, as they do when pytest runs tests/live.
 sys.path.insert(0, os.path.join(REPO_ROOT, "tests", "live"))
 
-from live_modules import ACCESS_MODULES, LIVE_CHECKED_MODULES, modules_here  # noqa: E402  pylint: disable=wrong-import-position
+from live_modules import ACCESS_MODULES, LIVE_CHECKED_MODULES  # noqa: E402  pylint: disable=wrong-import-position
 from live_report import BEHAVIOURS, SEEN, row_of, rows_matching, table_rows  # noqa: E402  pylint: disable=wrong-import-position
 from live_settings import VARIABLE_NAMES, LiveSettingsError, missing_variables, read_settings  # noqa: E402  pylint: disable=wrong-import-position
 
@@ -131,7 +131,7 @@ def test_live_check_with_read_permissions_only_counts_predicted_denials_as_worki
     errors = run.named("error")
     assert set(errors) == {"test_live_modules::test_discovery_with_every_include_kind_returns_each_and_the_same_memberships"} | {
         "test_live_modules::test_access_module_in_check_mode_finds_what_discovery_lists_and_sends_no_write[%s]" % module
-        for module in modules_here(ACCESS_MODULES)}, run.output[-6000:]
+        for module in ACCESS_MODULES}, run.output[-6000:]
     assert all("Graph permissions" in message for message in errors.values()), errors
     passed = run.named("passed")
     assert "test_live_role::test_offboard_role_in_check_mode_plans_every_direct_membership_and_sends_no_write" in passed
@@ -231,7 +231,7 @@ def test_live_settings_read_every_variable_and_keep_credentials_out_of_reprs(tmp
 
 def test_every_module_of_the_collection_has_a_live_check():
     modules = {name[:-3] for name in os.listdir(os.path.join(REPO_ROOT, "plugins", "modules")) if name.endswith(".py") and name != "__init__.py"}
-    assert modules - set(LIVE_CHECKED_MODULES) == set(), "add the new module's check mode to tests/live (live_modules.LIVE_CHECKED_MODULES)"
+    assert set(LIVE_CHECKED_MODULES) == modules, "add the new module's check mode to tests/live (live_modules.LIVE_CHECKED_MODULES)"
 
 
 def test_every_behaviour_the_live_check_reports_names_exactly_one_row_of_graph_compatibility():

@@ -6,16 +6,14 @@ keeps it so): a module added to the collection needs its live check before that 
 from __future__ import annotations
 
 import importlib
-import os
 
 import pytest
 import yaml
 from live_report import REPORT
-from live_settings import REPO_ROOT, TARGET_VARIABLES
+from live_settings import TARGET_VARIABLES
 from modrun import run_module
 
 MODULE_PACKAGE = "ansible_collections.entra.membership.plugins.modules"
-MODULES_DIR = os.path.join(REPO_ROOT, "plugins", "modules")
 # The member modules: the target type each changes and its targets option.
 MEMBER_MODULES = {
     "entra_group_member": ("group", "groups"),
@@ -23,7 +21,6 @@ MEMBER_MODULES = {
     "teams_member": ("team", "teams"),
 }
 # The modules of a user's other access: the include kind of entra_member_of_info that lists what each would remove.
-# Those not in this checkout yet (a branch still to be merged) are left out of the tests (modules_here).
 ACCESS_MODULES = {
     "entra_group_owner": "owned_groups",
     "entra_directory_role_assignment": "directory_roles",
@@ -34,11 +31,6 @@ ACCESS_MODULES = {
 LIVE_CHECKED_MODULES = ("entra_member_of_info",) + tuple(MEMBER_MODULES) + tuple(ACCESS_MODULES)
 # What a member module says in check mode when the token lacks the permission a write would need.
 PREDICTED_DENIAL = "(predicted from the permissions in the token)"
-
-
-def modules_here(names):
-    """Those of ``names`` that plugins/modules/ of this checkout has."""
-    return [name for name in names if os.path.isfile(os.path.join(MODULES_DIR, name + ".py"))]
 
 
 def module_options(name):

@@ -19,7 +19,6 @@ from live_modules import (
     discovery_args,
     include_kinds,
     member_targets,
-    modules_here,
     run_live_module,
     unexpected_results,
 )
@@ -82,7 +81,7 @@ def test_member_module_in_check_mode_finds_the_test_user_present_with_its_role(m
     assert unexpected == [], shown(unexpected)
 
 
-@pytest.mark.parametrize("module_name", modules_here(ACCESS_MODULES))
+@pytest.mark.parametrize("module_name", list(ACCESS_MODULES))
 def test_access_module_in_check_mode_finds_what_discovery_lists_and_sends_no_write(module_name, live_settings, test_user, dedicated_targets,
                                                                                    full_discovery):
     held = full_discovery["users"][0][ACCESS_MODULES[module_name]]
