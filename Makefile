@@ -176,6 +176,13 @@ units: venv  ## unit tests only (fast)
 	$(call banner,"units: pytest tests/unit")
 	$(BIN)/pytest $(PYTEST_XDIST) -m "not slow" tests/unit $(PYTEST_ARGS)
 
+# Against a real tenant, so never a step of `make test` (tests/integration/test_live_check.py runs it
+# against the simulator instead). docs/development.md, "The live-tenant check": the ENTRA_LIVE_* variables.
+.PHONY: live-check
+live-check: venv  ## tests/live against the tenant ENTRA_LIVE_* name (read only unless ENTRA_LIVE_WRITE=1); skips, naming what is missing, without them
+	$(call banner,"live-check: pytest tests/live (report in $${ENTRA_LIVE_REPORT:-.build/live-check-report.md})")
+	$(BIN)/pytest -p no:cacheprovider tests/live $(PYTEST_ARGS)
+
 # ---------------------------------------------------------------------------------------------
 # The ansible-core matrix. `make core CORE=2.21` runs one core; a missing Python is a loud skip
 # (or a failure with MISSING_PYTHON=fail), recorded in $(MATRIX_RECORD) for the summary.
