@@ -135,8 +135,7 @@ class AppRoleAssignments(AccessEngine):
         if unknown:
             raise SelectionError("app_roles: %s %s not an app role of %s" % (
                 ', '.join("'%s'" % shown(role) for role in unknown), 'is' if len(unknown) == 1 else 'are',
-                ', '.join("'%s' (roles: %s)" % (sp.get('displayName'), ', '.join(role.get('value') or role.get('id') for role in sp.get('appRoles') or [])
-                                                or 'none: default access') for sp in self.applications.values())))
+                ', '.join("'%s' (roles: %s)" % (sp.get('displayName'), _role_names(sp)) for sp in self.applications.values())))
         if state != 'present':
             return
         for service_principal in self.applications.values():
@@ -261,3 +260,9 @@ class AppRoleAssignments(AccessEngine):
 
     def diff_label(self, grant):
         return '%s: %s' % (grant.target.get('display_name') or grant.target.get('id'), grant.details.get('app_role') or grant.details.get('app_role_id'))
+
+
+def _role_names(service_principal):
+    """The values of an application's app roles, for a message naming what could have been meant."""
+    names = ', '.join(role.get('value') or role.get('id') for role in service_principal.get('appRoles') or [])
+    return names or 'none: default access'

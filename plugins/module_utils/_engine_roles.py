@@ -242,8 +242,9 @@ class DirectoryRoleAssignments(AccessEngine):
 
     def _selected(self, grant):
         role_id, scope, assignment_type = grant.key
-        return ((self.roles is None or role_id in self.roles) and (self.scopes is None or scope in self.scopes)
-                and assignment_type in self.types)
+        role_selected = self.roles is None or role_id in self.roles
+        scope_selected = self.scopes is None or scope in self.scopes
+        return role_selected and scope_selected and assignment_type in self.types
 
     def _name_scopes(self, client, held):
         """Name the administrative units the held assignments are scoped to (one batched read of those not named yet)."""
