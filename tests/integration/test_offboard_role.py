@@ -110,7 +110,7 @@ def test_preview_offboard_rerun_restore(graphsim_session, tmp_path):
     assert offboard.returncode == 0 and offboard.total("failed") == 0, offboard.output
     report_path, = set(reports_in(report_dir)) - {preview_path}
     report = load(report_path)
-    assert report["report_version"] == 1 and report["check_mode"] is False and report["status"] == "done"
+    assert report["report_version"] == 2 and report["check_mode"] is False and report["status"] == "done"
     assert report["run_id"] != planned["run_id"] and report["run_id"] in report_path
     assert actions(report) == actions(planned), "the preview did not say what the run did"
     assert set(actions(report).values()) == {"removed"}
@@ -228,7 +228,7 @@ def test_bad_input_is_refused_before_any_write(graphsim_session, tmp_path):
     bad_scope = ansible_playbook(sim, tmp_path, "entra.membership.offboard",
                                  {"offboard_users": [LEAVER], "offboard_scopes": ["groups", "licenses"],
                                   "offboard_report_dir": str(tmp_path / "reports")})
-    assert bad_scope.returncode != 0 and "offboard_scopes must be one or more of groups, administrative_units, teams" in bad_scope.output
+    assert bad_scope.returncode != 0 and "offboard_scopes must be one or more of teams, groups, administrative_units" in bad_scope.output
     assert "licenses" in bad_scope.output
     no_users = ansible_playbook(sim, tmp_path, "entra.membership.offboard", {"offboard_report_dir": str(tmp_path / "reports")})
     assert no_users.returncode != 0 and "offboard_users is required" in no_users.output

@@ -135,7 +135,7 @@ def test_outcome_records_status_request_id_and_role():
     assert [(line["target"]["display_name"], line["status"]) for line in entry["memberships"]] == [
         ("Team A", "removed"), ("Team B", "removed"), ("Sales", "removed"), ("Exec-Board", "removed"), ("Germany", "absent")]
     assert entry["memberships"][0]["role"] == "owner" and entry["memberships"][2]["request_id"] == "req-Sales"
-    assert entry["summary"] == {"removed": 4, "absent": 1, "failed": 0, "kept": 2, "unremovable": 2}
+    assert entry["summary"] == {"removed": 4, "absent": 1, "failed": 0, "planned": 0, "kept": 2, "unremovable": 2, "carried": 0}
     assert entry["residual"]["error"] == "no residual discovery for this user"
 
 
