@@ -16,6 +16,8 @@ import subprocess
 import sys
 import time
 
+from graphsim import generate
+
 RECAP_LINE = re.compile(r"^(?P<host>\S+)\s+:\s+(?P<counts>(?:\w+=\d+\s*)+)$", re.MULTILINE)
 # The caller's own connection settings must not leak into the runs.
 _CONNECTION_PREFIXES = ("AZURE_", "ENTRA_")
@@ -161,3 +163,19 @@ def reports_in(report_dir, pattern="offboard-*.json"):
 def load(path):
     with open(path, encoding="utf-8") as handle:
         return json.load(handle)
+
+
+def leavers_tenant(leavers, groups, units, teams):
+    """A generated tenant whose ``leavers`` users are each in every leaver group, unit and team (owner of some, never the last).
+
+    The generated tenant's user00001 co-owns every team, so it is never a leaver.
+    """
+    spec = generate.tenant(users=max(20, leavers + 2), big_group_members=5, leaver_groups=groups, leaver_aus=units, leaver_teams=teams)
+    others = ["user%05d@contoso.com" % number for number in range(2, leavers + 1)]
+    for target in spec["groups"] + spec["administrative_units"]:
+        name = target["displayName"]
+        if name.startswith(("Leaver Group ", "Leaver AU ", "Leaver Team ")):
+            target["members"] = list(dict.fromkeys(target["members"] + others))
+        if name.startswith("Leaver Team ") and int(name.rsplit(" ", 1)[1]) % 4 == 1:
+            target["owners"] = list(dict.fromkeys(target["owners"] + others))
+    return spec, [generate.LEAVER] + others

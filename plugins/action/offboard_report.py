@@ -171,8 +171,8 @@ class ActionModule(ActionBase):
 
     @staticmethod
     def _shared_users(earlier, report):
-        mine = {report_data.user_key(user) for user in report['users']}
-        return ', '.join(report_data.user_label(user) for user in earlier.get('users') or [] if report_data.user_key(user) in mine)
+        return ', '.join(report_data.user_label(user) for user in earlier.get('users') or []
+                         if any(report_data.same_user(user, mine) for mine in report['users']))
 
     @staticmethod
     def _refuse(path, report, message):

@@ -114,9 +114,14 @@ def _seconds_between(started, ended):
     return max((last - first).total_seconds(), 0.0)
 
 
-def user_key(user):
-    """How two reports (or a report and a plan) name the same user: the object id, else what was given."""
-    return (user.get('id') or user.get('user_principal_name') or user.get('user') or '').lower()
+def user_names(user):
+    """Every name a report knows a user by (id, user principal name, as given), without case: UPNs compare without it."""
+    return {str(name).lower() for name in (user.get('id'), user.get('user_principal_name'), user.get('user')) if name}
+
+
+def same_user(one, other):
+    """Two entries name the same user: a run stopped during discovery knows its users only as given, a later one by id too."""
+    return bool(user_names(one) & user_names(other))
 
 
 def user_label(user):
@@ -227,12 +232,11 @@ def carry_forward(report, earlier_reports, report_file_of):
     ``earlier_reports``: the unfinished reports of earlier runs for some of these users, oldest first.
     Each line keeps the run it came from, so a restore from this report alone undoes them too.
     """
-    by_user = {user_key(user): user for user in report['users']}
     continued = []
     for earlier in earlier_reports:
         carried_any = False
         for user in earlier.get('users') or []:
-            mine = by_user.get(user_key(user))
+            mine = next((entry for entry in report['users'] if same_user(entry, user)), None)
             if mine is None:
                 continue
             carried_any = True
@@ -248,9 +252,8 @@ def carry_forward(report, earlier_reports, report_file_of):
 def note_earlier_reports(report, earlier_reports, report_file_of):
     """For each user, the newest earlier report that holds removals of theirs (what a re-run with nothing to do points at)."""
     for user in report['users']:
-        key = user_key(user)
         for earlier in reversed(earlier_reports):
-            theirs = next((entry for entry in earlier.get('users') or [] if user_key(entry) == key), None)
+            theirs = next((entry for entry in earlier.get('users') or [] if same_user(entry, user)), None)
             if theirs and any(restorable(line) for line in list(theirs.get('memberships') or []) + list(theirs.get('carried') or [])):
                 user['earlier_report'] = {'run_id': earlier['run_id'], 'file': report_file_of(earlier)}
                 break
@@ -364,10 +367,8 @@ def memberships_by_kind(user):
 
 def record_residual(report, after_users):
     """The residual discovery's answer (``entra_member_of_info``'s ``users``) into the users it read; the others keep theirs."""
-    after_by_key = {user_key(user): user for user in after_users or []}
-    after_by_given = {(user.get('user') or '').lower(): user for user in after_users or []}
     for user in report['users']:
-        after = after_by_key.get(user_key(user)) or after_by_given.get((user.get('user') or '').lower())
+        after = next((entry for entry in after_users or [] if same_user(entry, user)), None)
         if after is not None and not user.get('error'):
             user['residual'] = _residual(user, after, report.get('check_mode'))
 

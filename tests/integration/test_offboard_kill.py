@@ -22,31 +22,17 @@ from typing import NamedTuple
 
 import pytest
 from graphsim import GraphSimulator, generate
-from offboard_runs import RunningPlaybook, ansible_playbook, load, reports_in, wait_until_quiet
+from offboard_runs import RunningPlaybook, ansible_playbook, leavers_tenant, load, reports_in, wait_until_quiet
 
 pytestmark = pytest.mark.playbook
 
 LEAVER = generate.LEAVER
-COLLEAGUE = "user00001@contoso.com"  # the generated tenant's co-owner of every team: no leaver is ever a last owner
 WRITES = {
     "team": ("POST", r"^/v1\.0/teams/[^/]+/members/remove$"),
     "group": ("DELETE", r"^/v1\.0/groups/[^/]+/members/[^/]+/\$ref$"),
     "administrative_unit": ("DELETE", r"^/v1\.0/directory/administrativeUnits/[^/]+/members/[^/]+/\$ref$"),
 }
 BOUND_USER = re.compile(r"users\('([^']+)'\)")
-
-
-def kill_tenant(leavers, groups, units, teams):
-    """A generated tenant whose first ``leavers`` users are each in every leaver group, unit and team (owner of some)."""
-    spec = generate.tenant(users=max(20, leavers + 2), big_group_members=5, leaver_groups=groups, leaver_aus=units, leaver_teams=teams)
-    others = ["user%05d@contoso.com" % number for number in range(2, leavers + 1)]
-    for target in spec["groups"] + spec["administrative_units"]:
-        name = target["displayName"]
-        if name.startswith(("Leaver Group ", "Leaver AU ", "Leaver Team ")):
-            target["members"] = list(dict.fromkeys(target["members"] + others))
-        if name.startswith("Leaver Team ") and int(name.rsplit(" ", 1)[1]) % 4 == 1:
-            target["owners"] = list(dict.fromkeys(target["owners"] + others))
-    return spec, [LEAVER] + others
 
 
 class KillPoint(NamedTuple):
@@ -186,7 +172,7 @@ SMALL_KILL_POINTS = [
 
 @pytest.fixture(scope="module")
 def small_tenant():
-    spec, leavers = kill_tenant(**SMALL)
+    spec, leavers = leavers_tenant(**SMALL)
     with GraphSimulator(tenant=spec, latency=0.05) as sim:
         yield sim, leavers
 
@@ -223,7 +209,7 @@ LARGE_KILL_POINTS = [KillPoint(when, kind, count, how) for how in ("int", "awx")
 
 @pytest.fixture(scope="module")
 def large_tenant():
-    spec, leavers = kill_tenant(**LARGE)
+    spec, leavers = leavers_tenant(**LARGE)
     with GraphSimulator(tenant=spec, latency=0.05) as sim:
         yield sim, leavers
 
