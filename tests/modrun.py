@@ -16,6 +16,7 @@ import json
 from unittest import mock
 
 from ansible.module_utils import basic
+from ansible.module_utils.common import warnings as module_warnings
 
 try:  # ansible-core >= 2.19: importing any controller code (ansible.errors, a filter plugin) flips this
     from ansible.module_utils import _internal as module_internals
@@ -53,6 +54,9 @@ def run_module(main, args, check_mode=False, diff=False):
     module_args["_ansible_diff"] = diff
     stdout = io.StringIO()
     code = None
+    # A module process starts with no warnings; in this one they would pile up from run to run.
+    module_warnings._global_warnings.clear()  # pylint: disable=protected-access
+    module_warnings._global_deprecations.clear()  # pylint: disable=protected-access
     with patch_module_args(module_args), module_side(), contextlib.redirect_stdout(stdout):
         try:
             entry()

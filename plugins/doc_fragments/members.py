@@ -32,9 +32,44 @@ options:
       - At most 10000 members in one task; split larger sets into several tasks.
       - A malformed id, an empty string or anything that is neither an id nor a user principal name fails the task,
         naming the value, before any request.
+      - Required with the module's targets option (O(entra.membership.entra_group_member#module:groups),
+        O(entra.membership.entra_au_member#module:administrative_units) or O(entra.membership.teams_member#module:teams)), unless
+        O(memberships) is given instead; every member is taken out of (or put in) every target.
     type: list
     elements: str
-    required: true
+  memberships:
+    description:
+      - The (target, member) pairs to change, each a mapping C({target, member}); instead of the targets option and O(members),
+        which change every member in every target. One task serves many users, each with their own targets.
+      - C(target) is a target's object id or exact display name, C(member) a member's object id or user principal name, checked
+        as the targets option and O(members) check theirs.
+      - C(role) (M(entra.membership.teams_member) only) is the role asked for with O(state=present), V(member) or V(owner);
+        without it the module's O(entra.membership.teams_member#module:role) applies. Ignored with O(state=absent).
+      - C(results) has one entry per entry of this list, in its order. Each distinct target and member is resolved once,
+        whatever the number of entries naming it; the same target or member may be named by id in one entry and by
+        name in another.
+      - An entry that names the same target and member as an earlier one (also by another form) is not sent again and is
+        reported V(skipped), with a warning naming both entries.
+      - "A bad entry (a missing or unknown key, a value that is not a valid reference) fails the task before any request, with
+        a message naming the option, the entry's index (from 0) and the value, for example C(memberships[3].member: 'Ada Lovelace'
+        is neither an object id (GUID) nor a user principal name (which contains @)). An entry that is not a mapping is refused
+        by Ansible's own check of the option's type."
+      - At most 50000 entries in one task. An empty list does nothing and reports C(changed=false) without any request to Graph.
+    type: list
+    elements: dict
+    suboptions:
+      target:
+        description: The group, administrative unit or team (by the module), an object id or an exact display name.
+        type: str
+        required: true
+      member:
+        description: The member, an object id or a user principal name.
+        type: str
+        required: true
+      role:
+        description: M(entra.membership.teams_member) only, with O(state=present); the other modules refuse the key.
+        type: str
+        choices: [member, owner]
   state:
     description:
       - V(absent) takes each member out of each target; V(present) puts it in.

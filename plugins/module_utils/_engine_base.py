@@ -17,13 +17,14 @@ from __future__ import annotations
 class Pair:
     """One (target, member) pair on its way to a result."""
 
-    __slots__ = ('target_ref', 'target', 'member_ref', 'member', 'outcome', 'role', 'was_member')
+    __slots__ = ('target_ref', 'target', 'member_ref', 'member', 'outcome', 'role', 'was_member', 'requested_role')
 
-    def __init__(self, target_ref, target, member_ref, member):
+    def __init__(self, target_ref, target, member_ref, member, requested_role=None):
         self.target_ref = target_ref
         self.target = target
         self.member_ref = member_ref
         self.member = member
+        self.requested_role = requested_role  # teams, state present: the role this pair asks for (None: the engine's default)
         self.outcome = None        # an Outcome once decided
         self.role = None           # teams: the member's role before the change
         self.was_member = None     # before the change, when a read or the outcome tells

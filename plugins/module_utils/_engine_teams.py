@@ -82,8 +82,12 @@ class TeamMembers(MemberEngine):
             return outcome(ABSENT)  # only users are in a team's roster
         return refusal_outcome('NotAUser', "'%s' is a %s: only users can be members of a team" % (member.ref, member.object_type))
 
+    def requested_role(self, pair):
+        """The role ``pair`` asks for with state=present: its own (a ``memberships`` entry's), else the module's."""
+        return pair.requested_role or self.role
+
     def diff_label(self, pair, after=False):
-        role = self.role if after and pair.outcome is not None and pair.outcome.status == ADDED else pair.role
+        role = self.requested_role(pair) if after and pair.outcome is not None and pair.outcome.status == ADDED else pair.role
         return '%s (%s)' % (pair.member_ref, role or 'member')
 
     def denial_explanation(self, target):
@@ -149,7 +153,7 @@ class TeamMembers(MemberEngine):
     def _decide_already_present(self, pairs):
         """Already in the team with the role asked for (an owner is a member too): nothing to send."""
         for pair in pairs:
-            if pair.was_member and (self.role == 'member' or pair.role == 'owner'):
+            if pair.was_member and (self.requested_role(pair) == 'member' or pair.role == 'owner'):
                 pair.outcome = outcome(PRESENT)
 
     def _predict(self, client, pairs, state, rosters):
@@ -174,16 +178,21 @@ class TeamMembers(MemberEngine):
                     pair.outcome = outcome(REMOVED)
             elif state == 'absent':
                 pair.outcome = outcome(REMOVED)
-            elif self.role == 'owner' and _is_guest(pair, entry):
+            elif self.requested_role(pair) == 'owner' and _is_guest(pair, entry):
                 pair.outcome = outcome(FAILED, error_dict(400, 'BadRequest', 'a guest cannot be an owner of a team (predicted; Teams refuses it)'))
             else:
                 pair.outcome = outcome(ADDED)
 
     # -- the real run -------------------------------------------------------------------------------
 
+    def _roles_sent(self, pair, state):
+        """A value's ``roles``: none on removal, ``["owner"]`` or ``[]`` on addition."""
+        if state == 'absent':
+            return None
+        return ['owner'] if self.requested_role(pair) == 'owner' else []
+
     def _write(self, client, pairs, state):
         action = 'remove' if state == 'absent' else 'add'
-        roles = None if state == 'absent' else (['owner'] if self.role == 'owner' else [])
         chunks = []
         by_team = {}
         for pair in pairs:
@@ -192,7 +201,7 @@ class TeamMembers(MemberEngine):
             for start in range(0, len(team_pairs), TEAMS_CHUNK):
                 chunks.append((team_id, team_pairs[start:start + TEAMS_CHUNK]))
         requests = [GraphRequest('POST', '/teams/%s/members/%s' % (object_id_segment(team_id), action),
-                                 body={'values': [member_value(client, pair.member_id, roles) for pair in chunk]})
+                                 body={'values': [member_value(client, pair.member_id, self._roles_sent(pair, state)) for pair in chunk]})
                     for team_id, chunk in chunks]
         for (team_id, chunk), response in zip(chunks, client.batch(requests)):
             members_before = {pair.member_id.lower() for pair in chunk if pair.was_member}

@@ -17,6 +17,7 @@ import re
 
 MAX_MEMBERS = 10000
 MAX_TARGETS = 10000
+MAX_MEMBERSHIPS = 50000       # (target, member) entries of one task: about 40 minutes of Graph's write budget (20 a second)
 MAX_NAME_LENGTH = 256         # Entra ID's limit of a group's or administrative unit's displayName
 _LISTED_PROBLEMS = 10
 
@@ -112,15 +113,24 @@ def fold_key(value):
     return value.lower() if is_object_id(value) or '@' in value else value
 
 
+def _too_many(option, values, limit):
+    if len(values) > limit:
+        raise ValueError('%s has %d items; at most %d are accepted in one task: split them over several tasks' % (option, len(values), limit))
+
+
+def _listed(problems):
+    """The first problems, then how many more: a message stays readable whatever was given."""
+    more = '; and %d more' % (len(problems) - _LISTED_PROBLEMS) if len(problems) > _LISTED_PROBLEMS else ''
+    return '; '.join(problems[:_LISTED_PROBLEMS]) + more
+
+
 def checked_references(option, values, problem, limit):
     """``values`` without duplicates (first one wins), or a ValueError naming ``option`` and the bad values."""
     values = list(values or [])
-    if len(values) > limit:
-        raise ValueError('%s has %d items; at most %d are accepted in one task: split them over several tasks' % (option, len(values), limit))
+    _too_many(option, values, limit)
     problems = [text for text in (problem(value) for value in values) if text]
     if problems:
-        listed = '; '.join(problems[:_LISTED_PROBLEMS]) + ('; and %d more' % (len(problems) - _LISTED_PROBLEMS) if len(problems) > _LISTED_PROBLEMS else '')
-        raise ValueError('%s: %s' % (option, listed))
+        raise ValueError('%s: %s' % (option, _listed(problems)))
     seen, folded = set(), []
     for value in values:
         key = fold_key(value)
@@ -128,3 +138,46 @@ def checked_references(option, values, problem, limit):
             seen.add(key)
             folded.append(value)
     return folded
+
+
+def _entry_problems(option, index, entry, roles):
+    """Why entry ``index`` of the list ``option`` cannot be used: a list of texts, each naming the entry; empty when it can."""
+    where = '%s[%d]' % (option, index)
+    if not isinstance(entry, dict):
+        return ['%s is %s, not a mapping: write {target: <name or id>, member: <id or user principal name>}' % (where, shown(repr(entry)))]
+    keys = ('target', 'member', 'role') if roles else ('target', 'member')
+    problems = []
+    unknown = [key for key in entry if key not in keys]
+    if unknown:
+        problems.append('%s has %s %s; an entry takes %s' % (where, 'keys' if len(unknown) > 1 else 'the key', ', '.join(
+            "'%s'" % shown(key) for key in unknown), ', '.join(keys)))
+    for key, problem in (('target', target_problem), ('member', member_problem)):
+        value = entry.get(key)
+        if value is None:
+            problems.append('%s (%s) has no %s' % (where, shown(repr(entry))[:200], key))
+        elif not isinstance(value, str):
+            problems.append('%s.%s is %s (%s), not a string' % (where, key, shown(repr(value)), type(value).__name__))
+        else:
+            text = problem(value)
+            if text:
+                problems.append('%s.%s: %s' % (where, key, text))
+    role = entry.get('role')
+    if roles and role is not None and role not in roles:
+        problems.append("%s.role is '%s'; it must be one of %s" % (where, shown(role), ', '.join(roles)))
+    return problems
+
+
+def checked_memberships(option, values, roles=None, limit=MAX_MEMBERSHIPS):
+    """``[(target, member, role)]`` from ``values`` (mappings ``{target, member[, role]}``), in order, duplicates kept;
+    otherwise a ValueError naming ``option``, each bad entry's index and its value.
+
+    ``roles``: the roles an entry may ask for (None: an entry takes no role).
+    """
+    values = list(values or [])
+    _too_many(option, values, limit)
+    problems = []
+    for index, entry in enumerate(values):
+        problems.extend(_entry_problems(option, index, entry, roles))
+    if problems:
+        raise ValueError(_listed(problems))
+    return [(entry['target'], entry['member'], entry.get('role') if roles else None) for entry in values]

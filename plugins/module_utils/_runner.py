@@ -20,6 +20,8 @@ from ansible_collections.entra.membership.plugins.module_utils._errors import er
 from ansible_collections.entra.membership.plugins.module_utils._outcomes import (
     ABSENT,
     FAILED,
+    SKIPPED,
+    TEAM_ROLES,
     membership_after,
     membership_before,
     module_result,
@@ -31,23 +33,41 @@ from ansible_collections.entra.membership.plugins.module_utils._outcomes import 
 from ansible_collections.entra.membership.plugins.module_utils._references import (
     MAX_MEMBERS,
     MAX_TARGETS,
+    checked_memberships,
     checked_references,
+    fold_key,
     member_problem,
     target_problem,
 )
 from ansible_collections.entra.membership.plugins.module_utils._resolve import fold_members, resolve_members, resolve_targets
 
 
+MEMBERSHIPS = 'memberships'
+
+
 def member_argument_spec(targets_option, **extra):
-    """The argument_spec of a member module: its target option, the shared options, and ``extra``."""
+    """The argument_spec of a member module: its target option, the shared options, and ``extra``.
+
+    Either ``memberships`` or the targets option with ``members``: see ``member_option_rules``.
+    """
     spec = dict(
-        members=dict(type='list', elements='str', required=True),
+        members=dict(type='list', elements='str'),
+        memberships=dict(type='list', elements='dict'),
         state=dict(type='str', default='absent', choices=['absent', 'present']),
         api_version=dict(API_VERSION_ARGSPEC),
     )
-    spec[targets_option] = dict(type='list', elements='str', required=True)
+    spec[targets_option] = dict(type='list', elements='str')
     spec.update(extra)
     return spec
+
+
+def member_option_rules(targets_option):
+    """AnsibleModule's checks of a member module: ``memberships``, or the targets option and ``members`` together."""
+    return dict(
+        mutually_exclusive=[(MEMBERSHIPS, targets_option), (MEMBERSHIPS, 'members')],
+        required_one_of=[(MEMBERSHIPS, targets_option)],
+        required_together=[(targets_option, 'members')],
+    )
 
 
 # -- the plan ---------------------------------------------------------------------------------------
@@ -87,7 +107,7 @@ def _diff(pairs, engine):
     """One before/after per resolved target, limited to the members given; members (and targets) with nothing known are left out."""
     per_target = {}
     for pair in pairs:
-        if pair.target is None or not pair.target.id:
+        if pair.target is None or not pair.target.id or (pair.outcome is not None and pair.outcome.status == SKIPPED):
             continue
         entry = per_target.setdefault(pair.target.id, {'target': pair.target, 'before': [], 'after': [], 'known': False})
         before = membership_before(pair.outcome, pair.was_member)
@@ -119,36 +139,97 @@ def run_member_module(module, module_name, engine):
     module.exit_json(**result)
 
 
+class _Request:
+    """What the task asks for, checked as text: the pairs' references in order, and the distinct targets and members to resolve."""
+
+    def __init__(self, params, engine):
+        self.from_memberships = params.get(MEMBERSHIPS) is not None
+        if self.from_memberships:
+            roles = TEAM_ROLES if engine.with_role else None
+            self.entries = checked_memberships(MEMBERSHIPS, params[MEMBERSHIPS], roles)
+            self.target_refs = list(dict.fromkeys(target for target, _member, _role in self.entries))
+            self.member_refs = list(dict.fromkeys(member for _target, member, _role in self.entries))
+        else:
+            for option in (engine.option, 'members'):
+                if params[option] is None:  # given as null: AnsibleModule counts it as given
+                    raise ValueError('%s is null: give a list (it may be empty), or give %s instead of %s and members'
+                                     % (option, MEMBERSHIPS, engine.option))
+            self.target_refs = checked_references(engine.option, params[engine.option], target_problem, MAX_TARGETS)
+            self.member_refs = checked_references('members', params['members'], member_problem, MAX_MEMBERS)
+            self.entries = [(target, member, None) for target in self.target_refs for member in self.member_refs]
+        self.default_role = params.get('role')
+
+
+def _object_key(ref, resolved):
+    """What two references to one object share once resolved: its id; otherwise the reference as text."""
+    found = getattr(resolved, 'found', True)
+    if resolved is not None and found and resolved.id:
+        return resolved.id.lower()
+    return fold_key(ref)
+
+
+def _membership_pairs(module, request, targets, members):
+    """One Pair per entry of ``memberships``, in order; an entry naming the same target and member as an earlier one is
+    ``skipped`` (the earlier one decides), with one warning listing them."""
+    pairs, first_index, repeats = [], {}, []
+    for index, (target_ref, member_ref, role) in enumerate(request.entries):
+        pair = Pair(target_ref, targets[target_ref], member_ref, members[member_ref], role or request.default_role)
+        key = (_object_key(target_ref, pair.target), _object_key(member_ref, pair.member))
+        if key in first_index:
+            earlier = '%s[%d]' % (MEMBERSHIPS, first_index[key])
+            pair.outcome = outcome(SKIPPED, error_dict(None, 'RepeatedMembership', 'the same target and member as %s, whose result is theirs' % earlier))
+            repeats.append('%s[%d] repeats %s' % (MEMBERSHIPS, index, earlier))
+        else:
+            first_index[key] = index
+        pairs.append(pair)
+    if repeats:
+        listed = ', '.join(repeats[:10]) + (', and %d more' % (len(repeats) - 10) if len(repeats) > 10 else '')
+        module.warn('%s: %d %s the target and member of an earlier one (%s); each is handled once, the repeats are reported skipped'
+                    % (MEMBERSHIPS, len(repeats), 'entries repeat' if len(repeats) > 1 else 'entry repeats', listed))
+    target_count = len({_object_key(ref, targets[ref]) for ref in request.target_refs})
+    return pairs, target_count
+
+
+def _list_pairs(module, engine, request, targets, members):
+    """Every target with every member (the targets option and ``members``), targets first; the same target twice is an error."""
+    clash = _targets_given_twice(targets, engine.option, engine.noun)
+    if clash:
+        module.fail_json(msg=clash, changed=False)
+    member_refs = fold_members(members, module.warn)
+    pairs = [Pair(target_ref, targets[target_ref], member_ref, members[member_ref], request.default_role)
+             for target_ref in request.target_refs for member_ref in member_refs]
+    return pairs, len(request.target_refs)
+
+
 def _member_task(module, module_name, engine):
     params = module.params
     state = params['state']
     check_mode = module.check_mode
     try:
-        target_refs = checked_references(engine.option, params[engine.option], target_problem, MAX_TARGETS)
-        member_refs = checked_references('members', params['members'], member_problem, MAX_MEMBERS)
+        request = _Request(params, engine)
     except ValueError as exc:
         module.fail_json(msg=str(exc), changed=False)
     for warning in engine.option_warnings(params):
         module.warn(warning)
-    if not member_refs or not target_refs:
-        return module_result(module_name, engine.target_type, [], len(target_refs), check_mode)
+    if not request.entries:
+        return module_result(module_name, engine.target_type, [], len(request.target_refs), check_mode,
+                             nothing_given=MEMBERSHIPS if request.from_memberships else None)
 
     client = module.client
-    targets = resolve_targets(client, engine.target_type, target_refs, engine.select)
-    members = resolve_members(client, member_refs)
-    clash = _targets_given_twice(targets, engine.option, engine.noun)
-    if clash:
-        module.fail_json(msg=clash, changed=False)
-    member_refs = fold_members(members, module.warn)
-
-    pairs = [Pair(target_ref, targets[target_ref], member_ref, members[member_ref]) for target_ref in target_refs for member_ref in member_refs]
+    targets = resolve_targets(client, engine.target_type, request.target_refs, engine.select)
+    members = resolve_members(client, request.member_refs)
+    if request.from_memberships:
+        pairs, target_count = _membership_pairs(module, request, targets, members)
+    else:
+        pairs, target_count = _list_pairs(module, engine, request, targets, members)
     for pair in pairs:
-        pair.outcome = _decided_without_writing(pair, engine, state)
+        if pair.outcome is None:
+            pair.outcome = _decided_without_writing(pair, engine, state)
     engine.decide_open_pairs(client, pairs, state, check_mode, module.diff_mode)
 
     results = [pair_result(target_view(pair.target_ref, pair.target, engine.target_type), pair.member_ref, pair.member_id, pair.outcome,
                            pair.role, engine.with_role) for pair in pairs]
-    result = module_result(module_name, engine.target_type, results, len(target_refs), check_mode)
+    result = module_result(module_name, engine.target_type, results, target_count, check_mode)
     if module.diff_mode:
         result['diff'] = _diff(pairs, engine)
     return result

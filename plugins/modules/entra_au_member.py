@@ -30,9 +30,9 @@ options:
         nothing is sent to it.
       - Giving the same unit twice (for example by name and by id) is an error, raised before any write.
       - A unit that does not exist fails its pairs; it is never reported V(absent).
+      - Required with O(members), unless O(memberships) is given instead.
     type: list
     elements: str
-    required: true
 extends_documentation_fragment:
   - entra.membership.graph
   - entra.membership.members
@@ -132,12 +132,13 @@ graph_stats:
 '''
 
 from ansible_collections.entra.membership.plugins.module_utils._engine_directory import ADMINISTRATIVE_UNITS, DirectoryMembers
-from ansible_collections.entra.membership.plugins.module_utils._runner import member_argument_spec, run_member_module
+from ansible_collections.entra.membership.plugins.module_utils._runner import member_argument_spec, member_option_rules, run_member_module
 from ansible_collections.entra.membership.plugins.module_utils._module import EntraModule
 
 
 def main():
-    module = EntraModule(argument_spec=member_argument_spec(ADMINISTRATIVE_UNITS.option), supports_check_mode=True)
+    module = EntraModule(argument_spec=member_argument_spec(ADMINISTRATIVE_UNITS.option), supports_check_mode=True,
+                         **member_option_rules(ADMINISTRATIVE_UNITS.option))
     run_member_module(module, 'entra_au_member', DirectoryMembers(ADMINISTRATIVE_UNITS))
 
 

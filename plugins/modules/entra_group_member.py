@@ -37,9 +37,9 @@ options:
         nothing is sent to it.
       - Giving the same group twice (for example by name and by id) is an error, raised before any write.
       - A group that does not exist fails its pairs; it is never reported V(absent).
+      - Required with O(members), unless O(memberships) is given instead.
     type: list
     elements: str
-    required: true
 extends_documentation_fragment:
   - entra.membership.graph
   - entra.membership.members
@@ -76,6 +76,13 @@ EXAMPLES = r'''
   entra.membership.entra_group_member:
     groups: [Contractors]
     members: "{{ expired_contractors }}"   # ids or user principal names, guests' #EXT# UPNs too
+
+- name: Take several users out of their own groups in one task (results in this order)
+  entra.membership.entra_group_member:
+    memberships:
+      - {target: VPN Users, member: leaver@contoso.com}
+      - {target: Sales, member: leaver2@contoso.com}
+      - {target: 6f0c1ab0-3b2e-4c52-9b7e-2a0a1a8c4d11, member: leaver2@contoso.com}
 
 - name: Set the connection once for every module of the collection
   module_defaults:
@@ -165,12 +172,13 @@ graph_stats:
 '''
 
 from ansible_collections.entra.membership.plugins.module_utils._engine_directory import GROUPS, DirectoryMembers
-from ansible_collections.entra.membership.plugins.module_utils._runner import member_argument_spec, run_member_module
+from ansible_collections.entra.membership.plugins.module_utils._runner import member_argument_spec, member_option_rules, run_member_module
 from ansible_collections.entra.membership.plugins.module_utils._module import EntraModule
 
 
 def main():
-    module = EntraModule(argument_spec=member_argument_spec(GROUPS.option), supports_check_mode=True)
+    module = EntraModule(argument_spec=member_argument_spec(GROUPS.option), supports_check_mode=True,
+                         **member_option_rules(GROUPS.option))
     run_member_module(module, 'entra_group_member', DirectoryMembers(GROUPS))
 
 

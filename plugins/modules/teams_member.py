@@ -32,9 +32,9 @@ options:
       - The teams, each the object id (GUID) of the team's group or the exact display name of a group that has a team.
       - A display name must match exactly one such group; otherwise the pairs of that team fail and nothing is sent to it.
       - Giving the same team twice (for example by name and by id) is an error, raised before any write.
+      - Required with O(members), unless O(memberships) is given instead.
     type: list
     elements: str
-    required: true
   role:
     description:
       - With O(state=present), the role the members get; V(member) when not set.
@@ -89,6 +89,13 @@ EXAMPLES = r'''
     state: present
     role: "{{ item.role }}"
   loop: "{{ teams_removal.results | selectattr('status', 'equalto', 'removed') }}"
+
+- name: Put several people back in one task, each in its own team with its own role
+  entra.membership.teams_member:
+    memberships:
+      - {target: Project Falcon, member: leaver@contoso.com, role: owner}
+      - {target: Support Rotation, member: leaver2@contoso.com}   # the role option's value, member by default
+    state: present
 '''
 
 RETURN = r'''
@@ -155,7 +162,7 @@ graph_stats:
   sample: {requests: 3, batches: 2, retries: 0, throttled: 0, waited_seconds: 0.0}
 '''
 
-from ansible_collections.entra.membership.plugins.module_utils._runner import member_argument_spec, run_member_module
+from ansible_collections.entra.membership.plugins.module_utils._runner import member_argument_spec, member_option_rules, run_member_module
 from ansible_collections.entra.membership.plugins.module_utils._module import EntraModule
 from ansible_collections.entra.membership.plugins.module_utils._engine_teams import TeamMembers
 
@@ -168,6 +175,7 @@ def main():
             allow_ownerless=dict(type='bool', default=False),
         ),
         supports_check_mode=True,
+        **member_option_rules(TeamMembers.option)
     )
     run_member_module(module, 'teams_member', TeamMembers(module.params['role'], module.params['allow_ownerless']))
 

@@ -105,6 +105,12 @@ def member_options():
     return {row[0]: row[1] for row in table("### Options shared by the three member modules")}
 
 
+@functools.lru_cache(maxsize=None)
+def additions_table():
+    """Option -> notes of the member modules' 1.1 additions."""
+    return {_TICKED.match(row[0]).group(1): row[1] for row in table("### Member modules")}
+
+
 def target_options():
     """Member module -> its target option: the first row names them in the modules' order."""
     cell = next(cell for cell in member_options() if " / " in cell)
@@ -271,7 +277,12 @@ def test_member_module_options_are_the_interfaces(index):
     target_cell = next(cell for cell in member_options() if " / " in cell)
     for option, cell in ((target, target_cell), ("members", "`members`")):
         assert member_options()[cell] == "list of str, required"
-        assert (options[option]["type"], options[option].get("elements"), options[option].get("required")) == ("list", "str", True), option
+        # Required unless memberships (the 1.1 additions) is given: the module checks it (member_option_rules), the docs say it.
+        assert (options[option]["type"], options[option].get("elements"), options[option].get("required", False)) == ("list", "str", False), option
+        assert "unless O(memberships) is given instead" in " ".join(lines_of(options[option]["description"])), option
+    assert "memberships" in additions_table()
+    assert (options["memberships"]["type"], options["memberships"]["elements"]) == ("list", "dict")
+    assert set(options["memberships"]["suboptions"]) == {"target", "member", "role"}
     for option in ("state", "api_version"):
         choices, default = choices_of(member_options()["`%s`" % option])
         assert (options[option]["choices"], options[option].get("default")) == (choices, default), option

@@ -2,6 +2,7 @@
 import pytest
 
 from ansible_collections.entra.membership.plugins.module_utils._references import (
+    checked_memberships,
     checked_references,
     fold_key,
     is_object_id,
@@ -62,3 +63,35 @@ def test_checked_references_fold_duplicates_and_refuse_too_many_or_invalid_ones(
 def test_ids_and_upns_fold_without_case_and_display_names_exactly():
     assert fold_key(GUID) == GUID.lower() and fold_key("Ada@Contoso.com") == "ada@contoso.com"
     assert fold_key("Sales Team") == "Sales Team"
+
+
+def test_memberships_entries_become_target_member_role_triples_in_order_duplicates_kept():
+    entries = [{"target": "Sales", "member": "ada@contoso.com"}, {"target": GROUP, "member": USER, "role": "owner"},
+               {"target": "Sales", "member": "ada@contoso.com"}]
+    assert checked_memberships("memberships", entries, roles=("owner", "member")) == [
+        ("Sales", "ada@contoso.com", None), (GROUP, USER, "owner"), ("Sales", "ada@contoso.com", None)]
+    assert checked_memberships("memberships", entries[:1]) == [("Sales", "ada@contoso.com", None)]
+    assert checked_memberships("memberships", None) == []
+
+
+@pytest.mark.parametrize("entry, message", [
+    ("ada@contoso.com", "memberships[0] is 'ada@contoso.com', not a mapping: write {target: <name or id>, member: <id or user principal name>}"),
+    (None, "memberships[0] is None, not a mapping"),
+    ({"member": "ada@contoso.com"}, "memberships[0] ({'member': 'ada@contoso.com'}) has no target"),
+    ({"target": "Sales", "member": ["ada@contoso.com"]}, "memberships[0].member is ['ada@contoso.com'] (list), not a string"),
+    ({"target": "Sales", "member": "ada@contoso.com", "role": "owner"}, "memberships[0] has the key 'role'; an entry takes target, member"),
+    ({"target": "Sales", "member": "ada@contoso.com", "x": 1, "y": 2}, "memberships[0] has keys 'x', 'y'; an entry takes target, member"),
+    ({"target": "", "member": "ada@contoso.com"}, "memberships[0].target: an empty value"),
+    ({"target": "Sales\n", "member": "ada@contoso.com"}, "memberships[0].target: 'Sales\\n': it contains control characters"),
+])
+def test_a_bad_memberships_entry_is_named_by_its_index_and_value(entry, message):
+    with pytest.raises(ValueError) as raised:
+        checked_memberships("memberships", [entry])
+    assert message in str(raised.value)
+
+
+def test_a_role_outside_the_choices_is_named_and_too_many_entries_are_refused():
+    with pytest.raises(ValueError, match=r"memberships\[1\]\.role is 'admin'; it must be one of owner, member"):
+        checked_memberships("memberships", [{"target": "T", "member": USER}, {"target": "T", "member": USER, "role": "admin"}], roles=("owner", "member"))
+    with pytest.raises(ValueError, match="memberships has 3 items; at most 2 are accepted in one task: split them over several tasks"):
+        checked_memberships("memberships", [{"target": "T", "member": USER}] * 3, limit=2)
