@@ -23,8 +23,6 @@ display = Display()
 
 PHASES = ('start', 'plan', 'record', 'finish')
 STEPS = report_data.REMOVAL_ORDER + (report_data.RESIDUAL_STEP,)
-# About a minute of Graph's documented write budget for one application in one tenant (3,000 writes per 2 min 30 s).
-DEFAULT_CHUNK_SIZE = 1200
 UNMATCHED_HINT = ('nothing was changed. Correct the entry (names and patterns match the display names of the users\' memberships, '
                   'ignoring case), or set offboard_allow_unmatched_exclusions: true to run anyway')
 
@@ -37,7 +35,7 @@ ARGUMENT_SPEC = {
     'plans': {'type': 'list', 'elements': 'raw'},
     'hosts': {'type': 'list', 'elements': 'str'},
     'discovery': {'type': 'list', 'elements': 'raw', 'default': []},
-    'chunk_size': {'type': 'int', 'default': DEFAULT_CHUNK_SIZE},
+    'chunk_size': {'type': 'int', 'default': report_data.DEFAULT_CHUNK_SIZE},
     'allow_unmatched_exclusions': {'type': 'bool', 'default': False},
     'step': {'type': 'str', 'choices': list(STEPS)},
     'result': {'type': 'raw'},
@@ -189,23 +187,18 @@ class ActionModule(ActionBase):
 
     @staticmethod
     def _work(plans, chunk_size):
-        """The host's module calls in removal order: per kind and user, the targets in chunks of at most ``chunk_size``."""
-        chunk_size = max(int(chunk_size), 1)
+        """The host's module calls in removal order: per kind, every user's memberships together, at most ``chunk_size`` a call."""
         calls = []
         for kind in report_data.REMOVAL_ORDER:
             step = report_data.STEP_KINDS[kind]
-            kind_calls = []
-            for plan in plans:
-                if plan.get('error'):
-                    continue
-                targets = [target['id'] for target in (plan.get('remove') or {}).get(kind) or []]
-                for start in range(0, len(targets), chunk_size):
-                    chunk = targets[start:start + chunk_size]
-                    kind_calls.append({'kind': kind, 'module': step.module, 'user': report_data.user_label(plan), 'member': plan['id'],
-                                       'targets': chunk, 'pairs': [[plan['id'], target] for target in chunk]})
-            for number, call in enumerate(kind_calls, start=1):
-                call['label'] = '%s %d/%d: %s, %d' % (step.scope, number, len(kind_calls), call['user'], len(call['targets']))
-            calls.extend(kind_calls)
+            entries = [(plan, target) for plan in plans if not plan.get('error') for target in (plan.get('remove') or {}).get(kind) or []]
+            chunks = report_data.chunked(entries, chunk_size)
+            for number, chunk in enumerate(chunks, start=1):
+                users = list(dict.fromkeys(report_data.user_label(plan) for plan, _target in chunk))
+                calls.append({'kind': kind, 'module': step.module,
+                              'memberships': [{'target': target['id'], 'member': plan['id']} for plan, target in chunk],
+                              'label': '%s %d/%d: %d memberships of %s' % (step.scope, number, len(chunks), len(chunk),
+                                                                             users[0] if len(users) == 1 else '%d users' % len(users))})
         return calls
 
     # -------------------------------------------------------------------------------------------
@@ -221,7 +214,7 @@ class ActionModule(ActionBase):
                 report['stage'] = 'residual'
                 progress = None
             else:
-                pairs = [tuple(pair) for pair in (args['chunk'] or {}).get('pairs') or []]
+                pairs = [(entry['member'], entry['target']) for entry in (args['chunk'] or {}).get('memberships') or []]
                 progress = report_data.record_step(report, args['step'], pairs, args['result'])
             report_data.summarize(report)
             report['updated'] = report_data.timestamp(report_data.utc_now())

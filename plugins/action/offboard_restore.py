@@ -26,6 +26,7 @@ ARGUMENT_SPEC = {
     'plan': {'type': 'dict'},
     'results': {'type': 'list', 'elements': 'raw'},
     'report_dir': {'type': 'path'},
+    'chunk_size': {'type': 'int', 'default': report_data.DEFAULT_CHUNK_SIZE},
 }
 REQUIRED_IF = [('phase', 'plan', ('reports',)), ('phase', 'finish', ('plan', 'results'))]
 
@@ -106,7 +107,7 @@ class ActionModule(ActionBase):
             reports.append(report)
             sources.append({'run_id': report.get('run_id'), 'file': path, 'status': report.get('status')})
         order = sorted(range(len(reports)), key=lambda index: (reports[index].get('started') or '', reports[index].get('run_id') or ''))
-        plan = report_data.restore_plan([reports[index] for index in order])
+        plan = report_data.restore_plan([reports[index] for index in order], args['chunk_size'])
         started = report_data.utc_now()
         first_file = next((source['file'] for source in sources if source['file']), None)
         return dict(plan, sources=[sources[index] for index in order], run_id=files.new_run_id(started),
@@ -118,20 +119,19 @@ class ActionModule(ActionBase):
         check_mode = self._task.check_mode
         summary = report_data.restore_summary(args['results'], check_mode)
         pairs, failed_calls = report_data.restore_results(args['results'])
-        users = {}
-        for call in plan.get('calls') or []:
-            users.setdefault(call['id'].lower(), {'user': call['user'], 'id': call['id'], 'memberships': []})
+        users = {user['id'].lower(): {'user': user['user'], 'id': user['id'], 'memberships': []} for user in plan.get('users') or []}
         for pair in pairs:
             user = users.setdefault((pair.get('member_id') or pair.get('member') or '').lower(),
                                     {'user': pair.get('member'), 'id': pair.get('member_id'), 'memberships': []})
             user['memberships'].append({key: pair.get(key) for key in ('target', 'status', 'role', 'request_id', 'error')})
         for failure in failed_calls:
             call = failure['call']
-            user = users.setdefault((call.get('id') or '').lower(), {'user': call.get('user'), 'id': call.get('id'), 'memberships': []})
-            user['memberships'].extend({'target': {'id': target, 'display_name': name, 'type': call.get('type')}, 'status': 'failed',
-                                        'request_id': None, 'error': {'status': None, 'code': 'ModuleFailed', 'message': failure['message'],
-                                                                      'request_id': None}}
-                                       for target, name in zip(call.get('targets') or [], call.get('names') or []))
+            for entry in call.get('memberships') or []:
+                user = users.setdefault(entry['member'].lower(), {'user': entry['member'], 'id': entry['member'], 'memberships': []})
+                user['memberships'].append({'target': {'id': entry['target'], 'display_name': None, 'type': call.get('type')},
+                                            'status': 'failed', 'role': entry.get('role'), 'request_id': None,
+                                            'error': {'status': None, 'code': 'ModuleFailed', 'message': failure['message'],
+                                                      'request_id': None}})
         report = {
             'report_kind': report_data.RESTORE_REPORT_KIND,
             'report_version': RESTORE_REPORT_VERSION,

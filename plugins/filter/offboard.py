@@ -250,13 +250,14 @@ def offboard_restore_plan(report, source='(given)'):
         raise AnsibleFilterError('%s is a PREVIEW (check mode) report: nothing was removed by that run. '
                                  'Restore from the report of the real run.' % source)
     plans = {}
-    for call in report_data.restore_plan([report])['calls']:
-        plan = plans.setdefault(call['id'].lower(), {'user': call['user'], 'id': call['id'], 'groups': [], 'administrative_units': [],
-                                                     'team_owner': [], 'team_member': []})
-        if call['type'] == 'team':
-            plan['team_' + call['args']['role']].extend(call['targets'])
-        else:
-            plan[report_data.STEP_KINDS[call['type']].scope].extend(call['targets'])
+    result = report_data.restore_plan([report])
+    labels = {user['id'].lower(): user['user'] for user in result['users']}
+    for call in result['calls']:
+        for entry in call['memberships']:
+            plan = plans.setdefault(entry['member'].lower(), {'user': labels[entry['member'].lower()], 'id': entry['member'], 'groups': [],
+                                                              'administrative_units': [], 'team_owner': [], 'team_member': []})
+            key = 'team_' + entry['role'] if call['type'] == 'team' else report_data.STEP_KINDS[call['type']].scope
+            plan[key].append(entry['target'])
     return list(plans.values())
 
 

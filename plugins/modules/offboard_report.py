@@ -92,7 +92,7 @@ options:
     description: O(phase=record) only. The registered result of that module call.
     type: raw
   chunk:
-    description: O(phase=record) only. The entry of RV(work) the call was made for (its C(pairs) are the lines it answers).
+    description: O(phase=record) only. The entry of RV(work) the call was made for (its C(memberships) are the lines it answers).
     type: dict
 attributes:
   action:
@@ -131,7 +131,7 @@ EXAMPLES = r'''
     phase: record
     path: "{{ journal.path }}"
     step: group
-    chunk: "{{ planned.work.localhost[0] }}"
+    chunk: "{{ planned.work.localhost[1] }}"
     result: "{{ removal }}"          # the registered entra_group_member result
 
 - name: Finish
@@ -159,7 +159,8 @@ report_dir:
 work:
   description:
     - The module calls to make, per host, in removal order (teams, groups, administrative units), each
-      C({kind, module, user, member, targets, pairs, label}).
+      C({kind, module, memberships, label}): C(memberships) the member module's option, every user of the host together,
+      at most O(chunk_size) a call.
   returned: O(phase=plan)
   type: dict
 continues:

@@ -46,6 +46,12 @@ options:
     description: O(phase=finish) only. The registered results of the module loops that added the memberships back.
     type: list
     elements: raw
+  chunk_size:
+    description:
+      - O(phase=plan) only. At most this many memberships per module call in RV(calls) (C(restore_chunk_size) in
+        C(playbooks/restore.yml)); the default is about a minute of Graph's write budget for one application in one tenant.
+    type: int
+    default: 1200
   report_dir:
     description:
       - O(phase=finish) only. Where the restore's report goes; by default next to the first report file given, or
@@ -90,8 +96,9 @@ EXAMPLES = r'''
 RETURN = r'''
 calls:
   description:
-    - The module calls, in restore order (administrative units, groups, teams), each C({type, user, id, args, targets, names});
-      C(args) holds the module's extra options (teams, C(role)).
+    - The module calls, in restore order (administrative units, groups, teams), each C({type, memberships, label}):
+      C(memberships) the module option's entries, C({target, member}) plus what puts each back as it was (teams, C(role)),
+      every user together, at most O(chunk_size) a call.
   returned: O(phase=plan)
   type: list
   elements: dict

@@ -91,10 +91,19 @@ STEP_KINDS = OrderedDict((kind.type, kind) for kind in (
 ))
 REMOVAL_ORDER = tuple(STEP_KINDS)
 RESIDUAL_STEP = 'residual'
+# Memberships per module call: about a minute of Graph's documented write budget for one application in one
+# tenant (3,000 writes per 2 min 30 s), so that every call is recorded and shows progress within about a minute.
+DEFAULT_CHUNK_SIZE = 1200
 
 
 class ReportError(ValueError):
     """A report that cannot be read or used: the message names its source and what is wrong."""
+
+
+def chunked(items, size):
+    """``items`` in lists of at most ``size`` (at least 1): one module call each, so every call is bounded and recorded."""
+    size = max(int(size), 1)
+    return [items[start:start + size] for start in range(0, len(items), size)]
 
 
 def utc_now():
@@ -478,15 +487,16 @@ def load_report(report, source):
     return report
 
 
-def restore_plan(reports):
-    """What to add back from one or more reports (oldest first): one call per (kind, user, restore options).
+def restore_plan(reports, chunk_size=None):
+    """What to add back from one or more reports (oldest first): per kind, module calls of ``memberships`` entries.
 
     Every restorable line of every report, carried lines included, once per (user, target): the
     oldest report's line wins, since it saw the membership before anything was removed (a team
-    owner stays an owner even if a later run saw less).
+    owner stays an owner even if a later run saw less). Each entry is ``{target, member}`` plus the
+    module options that put it back as it was (a team's ``role``); at most ``chunk_size`` entries a call.
     """
     seen = set()
-    calls = OrderedDict()
+    entries = OrderedDict((kind, []) for kind in REMOVAL_ORDER)
     users = OrderedDict()
     for report in reports:
         for user in report['users']:
@@ -498,15 +508,17 @@ def restore_plan(reports):
                 if key in seen:
                     continue
                 seen.add(key)
-                args = kind.restore_args(line)
-                call_key = (kind.type, user['id'].lower(), tuple(sorted(args.items())))
-                call = calls.setdefault(call_key, {'type': kind.type, 'user': user_label(user), 'id': user['id'],
-                                                   'args': args, 'targets': [], 'names': []})
-                call['targets'].append(line['target']['id'])
-                call['names'].append(target_name(line['target']))
-                users.setdefault(user['id'].lower(), user_label(user))
-    ordered = [call for kind in reversed(REMOVAL_ORDER) for call in calls.values() if call['type'] == kind]
-    return {'calls': ordered, 'memberships': sum(len(call['targets']) for call in ordered), 'users': list(users.values())}
+                entries[kind.type].append(dict({'target': line['target']['id'], 'member': user['id']}, **kind.restore_args(line)))
+                users.setdefault(user['id'].lower(), {'id': user['id'], 'user': user_label(user)})
+    calls = []
+    for kind in reversed(REMOVAL_ORDER):
+        chunks = chunked(entries[kind], chunk_size or len(entries[kind]) or 1)
+        for number, chunk in enumerate(chunks, start=1):
+            members = {entry['member'].lower() for entry in chunk}
+            calls.append({'type': kind, 'memberships': chunk,
+                          'label': '%s %d/%d: %d memberships of %d %s' % (STEP_KINDS[kind].scope, number, len(chunks), len(chunk),
+                                                                          len(members), 'user' if len(members) == 1 else 'users')})
+    return {'calls': calls, 'memberships': len(seen), 'users': list(users.values())}
 
 
 def restore_results(registered_loops):
@@ -536,9 +548,8 @@ def restore_summary(registered_loops, check_mode=False):
             failed.append('%s in %s %s: %s' % (pair.get('member'), target.get('type'), target_name(target),
                                                 (pair.get('error') or {}).get('message')))
     for failure in failed_calls:
-        targets = len(failure['call'].get('targets') or []) or 1
-        counts['failed'] += targets
-        failed.append('%s: %s' % (failure['call'].get('user'), failure['message']))
+        counts['failed'] += len(failure['call'].get('memberships') or []) or 1
+        failed.append('%s: %s' % (failure['call'].get('label') or failure['call'].get('user'), failure['message']))
     verb = 'would add back' if check_mode else 'added back'
     lines = ['Restore: %d %s, %d already there, %d failed' % (counts['added'], verb, counts['present'], counts['failed'])]
     lines.extend('FAILED %s' % line for line in failed)

@@ -77,6 +77,7 @@ def test_preview_offboard_rerun_restore(graphsim_session, tmp_path):
     assert report["run_id"] != planned["run_id"] and report["run_id"] in report_path
     assert actions(report) == actions(planned), "the preview did not say what the run did"
     assert set(actions(report).values()) == {"removed"}
+    assert report["stats"]["module_runs"] == 5, "discovery, teams, groups, administrative units, residual: one call each"
 
     removed = {(kind, sim.state.id_of(kind, name)) for kind, name in [
         ("team", "Platform Team"), ("team", "Support Rotation"), ("group", "All Staff"), ("group", "Marketing"),
@@ -156,7 +157,7 @@ def test_one_failing_user_does_not_stop_the_others(graphsim_session, tmp_path):
                            # this app lacks RoleManagement.ReadWrite.Directory: the role-assignable group refuses it
                            env={"AZURE_CLIENT_ID": restricted, "AZURE_CLIENT_SECRET": sim.app(restricted)["secrets"][0]})
     assert run.returncode != 0 and run.recap["localhost"]["failed"] == 1, run.output
-    assert "Offboarding failed for %s, %s" % (LEAVER, GHOST) in run.output
+    assert "Offboarding failed for %s, %s" % (LEAVER, GHOST) in run.output, run.output
     report = load(reports_in(report_dir)[0])
     assert report["status"] == "failed" and report["summary"]["users_failed"] == 2
     users = {user["user"]: user for user in report["users"]}

@@ -112,8 +112,9 @@ def test_a_continuing_run_carries_the_stopped_runs_removals_and_names_it():
         ("Team A", "removed", stopped["run_id"]), ("Sales", "planned", stopped["run_id"]), ("Finance", "planned", stopped["run_id"])}
     # Restore from the new report alone puts back Team A (as owner) too; each membership once.
     calls = r.restore_plan([new])["calls"]
-    assert [(call["type"], call["args"], sorted(call["names"])) for call in calls] == [
-        ("group", {}, ["Finance", "Sales"]), ("team", {"role": "owner"}, ["Team A"])]
+    assert [(call["type"], call["memberships"]) for call in calls] == [
+        ("group", [{"target": IDS["Sales"], "member": USER}, {"target": IDS["Finance"], "member": USER}]),
+        ("team", [{"target": IDS["Team A"], "member": USER, "role": "owner"}])]
 
 
 def test_a_user_named_by_upn_in_the_stopped_run_is_the_same_user_by_id_later():
@@ -140,11 +141,20 @@ def test_restore_plan_of_several_reports_takes_each_membership_once_the_oldest_r
     newer = running_report(plan(team=[("Team A", "member")], group=[("Sales", None)]), run_id="20261123T090000Z-000002")
     other = running_report(plan(OTHER, "other@contoso.com", administrative_unit=[("Germany", None)]), run_id="20261123T090000Z-000003")
     result = r.restore_plan([older, newer, other])
-    assert [(call["type"], call["user"], call["args"], call["targets"]) for call in result["calls"]] == [
-        ("administrative_unit", "other@contoso.com", {}, [IDS["Germany"]]),
-        ("group", "leaver@contoso.com", {}, [IDS["Sales"]]),
-        ("team", "leaver@contoso.com", {"role": "owner"}, [IDS["Team A"]])]
-    assert result["memberships"] == 3 and result["users"] == ["leaver@contoso.com", "other@contoso.com"]
+    assert [(call["type"], call["memberships"], call["label"]) for call in result["calls"]] == [
+        ("administrative_unit", [{"target": IDS["Germany"], "member": OTHER}], "administrative_units 1/1: 1 memberships of 1 user"),
+        ("group", [{"target": IDS["Sales"], "member": USER}], "groups 1/1: 1 memberships of 1 user"),
+        ("team", [{"target": IDS["Team A"], "member": USER, "role": "owner"}], "teams 1/1: 1 memberships of 1 user")]
+    assert result["memberships"] == 3
+    assert result["users"] == [{"id": USER, "user": "leaver@contoso.com"}, {"id": OTHER, "user": "other@contoso.com"}]
+
+
+def test_restore_calls_take_every_user_together_and_are_bounded_by_the_chunk_size():
+    reports = [running_report(plan(group=[("Sales", None), ("Finance", None)]),
+                              plan(OTHER, "other@contoso.com", group=[("Sales", None), ("Finance", None)]))]
+    calls = r.restore_plan(reports, chunk_size=3)["calls"]
+    assert [(len(call["memberships"]), call["label"]) for call in calls] == [
+        (3, "groups 1/2: 3 memberships of 2 users"), (1, "groups 2/2: 1 memberships of 1 user")]
 
 
 @pytest.mark.parametrize("change, message", [
@@ -166,7 +176,7 @@ def test_a_version_1_report_is_read_as_its_statuses_say():
         {"user": "leaver@contoso.com", "id": USER, "memberships": [
             dict(answer("group", "Sales"), status="removed"), dict(answer("group", "Finance"), status="absent")]}]}
     (call,) = r.restore_plan([r.load_report(version_1, "v1.json")])["calls"]
-    assert call["names"] == ["Sales"]
+    assert call["memberships"] == [{"target": IDS["Sales"], "member": USER}]
 
 
 def test_the_markdown_of_an_unfinished_run_says_so_and_lists_carried_lines():

@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from ansible_collections.entra.membership.plugins.plugin_utils import _offboard_report as report_data
 from ansible_collections.entra.membership.plugins.plugin_utils import _report_files as files
 
 
@@ -102,7 +103,7 @@ def test_run_by_is_the_awx_user_when_awx_launched_the_job():
     assert files.run_by({}) == __import__("getpass").getuser()
 
 
-def test_the_roles_default_report_directory_is_the_plugins():
+def test_the_roles_defaults_are_the_plugins():
     import yaml
 
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -111,4 +112,5 @@ def test_the_roles_default_report_directory_is_the_plugins():
     with open(os.path.join(root, "roles", "offboard", "meta", "argument_specs.yml"), encoding="utf-8") as handle:
         spec = yaml.safe_load(handle)["argument_specs"]["main"]["options"]
     assert defaults["offboard_report_dir"] == spec["offboard_report_dir"]["default"] == files.DEFAULT_REPORT_DIR
+    assert defaults["offboard_chunk_size"] == spec["offboard_chunk_size"]["default"] == report_data.DEFAULT_CHUNK_SIZE
     assert not files.DEFAULT_REPORT_DIR.startswith(("{{", ".")), "the default must not depend on where the playbook is"
