@@ -195,10 +195,10 @@ class ActionModule(ActionBase):
             chunks = report_data.chunked(entries, chunk_size)
             for number, chunk in enumerate(chunks, start=1):
                 users = list(dict.fromkeys(report_data.user_label(plan) for plan, _target in chunk))
+                whose = users[0] if len(users) == 1 else '%d users' % len(users)
                 calls.append({'kind': kind, 'module': step.module,
                               'memberships': [{'target': target['id'], 'member': plan['id']} for plan, target in chunk],
-                              'label': '%s %d/%d: %d memberships of %s' % (step.scope, number, len(chunks), len(chunk),
-                                                                             users[0] if len(users) == 1 else '%d users' % len(users))})
+                              'label': '%s %d/%d: %d memberships of %s' % (step.scope, number, len(chunks), len(chunk), whose)})
         return calls
 
     # -------------------------------------------------------------------------------------------

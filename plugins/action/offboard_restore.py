@@ -99,8 +99,8 @@ class ActionModule(ActionBase):
                                               'Restore from the report of the real run.' % source)
             if files.unfinished_run_alive(report):
                 raise report_data.ReportError('restore_report %s: run %s is still going (ansible-playbook pid %s on this host): wait '
-                                              'for it to finish, or stop it, then restore' % (source, report['run_id'],
-                                                                                               report['controller']['pid']))
+                                              'for it to finish, or stop it, then restore'
+                                              % (source, report['run_id'], report['controller']['pid']))
             if report.get('status') == report_data.RUNNING and path and not self._task.check_mode:
                 with files.directory_lock(os.path.dirname(path)):
                     files.notice_interrupted(path, report, 'restore')

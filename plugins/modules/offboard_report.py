@@ -21,7 +21,7 @@ description:
     temporary file in the same directory, flushed to disk and renamed over the report, so the file is whole at every instant.
   - O(phase=start) claims a new report file (C(offboard-<run id>.json), C(offboard-PREVIEW-<run id>.json) in check mode) before
     anything is read, with status C(running); it never overwrites a file. The run id (UTC time and a random suffix) and
-    RV(report.run_by) (AWX's C(awx_user_name), else the account running C(ansible-playbook)) come from here.
+    the report's C(run_by) (AWX's C(awx_user_name), else the account running C(ansible-playbook)) come from here.
   - O(phase=plan) puts the whole plan into it before the first write, every planned removal as a line with status C(planned),
     and writes the Markdown twin. It continues earlier runs for the same users that did not finish (see O(phase)), and refuses
     (before any write) an exclusion entry that matched nothing, unless O(allow_unmatched_exclusions).
@@ -37,7 +37,7 @@ options:
       - V(plan) looks in the report directory for reports of earlier runs with status C(running) or C(interrupted) that share
         users with this run and that no other run continues yet. A C(running) one whose C(ansible-playbook) is still running on
         this host stops this run (before any write); otherwise it is marked C(interrupted) and continued, its planned and
-        confirmed removals carried into this report (C(carried)), its run id in RV(report.continues).
+        confirmed removals carried into this report (C(carried)), its run id in RV(continues).
     type: str
     required: true
     choices: [start, plan, record, finish]
@@ -107,7 +107,7 @@ attributes:
     support: none
     description: No diff.
 notes:
-  - Never reports C(changed): the report is no change to the tenant, so a re-run with nothing to do shows C(changed=0).
+  - Never reports C(changed), as the report is no change to the tenant, so a re-run with nothing to do shows C(changed=0).
   - A report holds no secret and no token, only what the modules return.
 '''
 
@@ -159,8 +159,8 @@ report_dir:
 work:
   description:
     - The module calls to make, per host, in removal order (teams, groups, administrative units), each
-      C({kind, module, memberships, label}): C(memberships) the member module's option, every user of the host together,
-      at most O(chunk_size) a call.
+      C({kind, module, memberships, label}), C(memberships) being the member module's option, every user of the host
+      together, at most O(chunk_size) a call.
   returned: O(phase=plan)
   type: dict
 continues:

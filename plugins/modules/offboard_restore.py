@@ -15,7 +15,7 @@ version_added: 1.1.0
 description:
   - The reading and the report of C(playbooks/restore.yml). Runs on the controller only; talks to no remote host and not to Graph.
   - O(phase=plan) reads one or more offboarding reports (files, or the report itself as AWX passes the C(offboard_report)
-    artifact) and returns the module calls that put back every membership they say was removed, or may have been: lines
+    artifact) and returns the module calls that put back every membership they say was removed, or may have been, that is lines
     C(removed), C(planned) (the run stopped before their call answered) and C(failed) without a definitive answer from Graph,
     carried lines included, once per user and target, teams with the role the user had. Reports of runs that did not finish
     are accepted; one whose C(ansible-playbook) still runs on this host is refused, and a C(running) one is marked
@@ -96,9 +96,9 @@ EXAMPLES = r'''
 RETURN = r'''
 calls:
   description:
-    - The module calls, in restore order (administrative units, groups, teams), each C({type, memberships, label}):
-      C(memberships) the module option's entries, C({target, member}) plus what puts each back as it was (teams, C(role)),
-      every user together, at most O(chunk_size) a call.
+    - The module calls, in restore order (administrative units, groups, teams), each C({type, memberships, label}).
+    - C(memberships) are the entries of the member modules' option, C({target, member}) plus what puts each back as it was
+      (teams, C(role)), every user together, at most O(chunk_size) a call.
   returned: O(phase=plan)
   type: list
   elements: dict

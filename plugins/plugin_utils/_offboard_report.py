@@ -545,8 +545,8 @@ def restore_summary(registered_loops, check_mode=False):
         counts[pair.get('status')] = counts.get(pair.get('status'), 0) + 1
         if pair.get('status') == 'failed':
             target = pair.get('target') or {}
-            failed.append('%s in %s %s: %s' % (pair.get('member'), target.get('type'), target_name(target),
-                                                (pair.get('error') or {}).get('message')))
+            message = (pair.get('error') or {}).get('message')
+            failed.append('%s in %s %s: %s' % (pair.get('member'), target.get('type'), target_name(target), message))
     for failure in failed_calls:
         counts['failed'] += len(failure['call'].get('memberships') or []) or 1
         failed.append('%s: %s' % (failure['call'].get('label') or failure['call'].get('user'), failure['message']))
@@ -615,9 +615,9 @@ def _md_lines_table(lines, with_run=False):
     header = '| type | target | status | role | error | request id |' + (' from run |' if with_run else '')
     out = [header, '|---|---|---|---|---|---|' + ('---|' if with_run else '')]
     for line in lines:
-        row = '| %s | %s | %s | %s | %s | %s |' % (line['target']['type'], _md(target_name(line['target'])), line['status'],
-                                                  line.get('role') or '', _md((line.get('error') or {}).get('message')),
-                                                  line.get('request_id') or '')
+        cells = (line['target']['type'], _md(target_name(line['target'])), line['status'], line.get('role') or '',
+                 _md((line.get('error') or {}).get('message')), line.get('request_id') or '')
+        row = '| %s | %s | %s | %s | %s | %s |' % cells
         out.append(row + (' %s |' % line.get('from_run') if with_run else ''))
     return out + ['']
 

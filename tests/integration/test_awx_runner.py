@@ -401,4 +401,3 @@ def test_a_cancelled_job_leaves_its_report_on_the_volume_and_a_restore_job_from_
         restore = awx_job(tmp_path / "restore", env, {"restore_report": report_path}, check=False, playbook="playbooks/restore.yml")
         assert restore.status == "successful", restore.stdout.read()
         assert sim.state.snapshot() == before, "the restore job did not undo the cancelled job exactly"
-

@@ -64,7 +64,7 @@ def test_a_reader_never_sees_a_partial_report_while_it_is_rewritten(tmp_path):
 
 
 def _append_under_lock(directory, path, label):
-    for _ in range(20):
+    for _round in range(20):
         with files.directory_lock(directory):
             data = files.read_json(path)
             time.sleep(0.001)  # widen the window a lost update would need
