@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import os
 
-from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
 from ansible_collections.entra.membership.plugins.plugin_utils import _offboard_report as report_data
 from ansible_collections.entra.membership.plugins.plugin_utils import _report_files as files
+from ansible_collections.entra.membership.plugins.plugin_utils._report_action import PhasedReportAction
 
 display = Display()
 
@@ -45,26 +45,11 @@ REQUIRED_IF = [('phase', 'start', ('users',)), ('phase', 'plan', ('path', 'plans
                ('phase', 'record', ('path', 'step', 'result')), ('phase', 'finish', ('path',))]
 
 
-class ActionModule(ActionBase):
+class ActionModule(PhasedReportAction):
     """Write the offboarding report before the first write, update it after every module call, finish it."""
 
-    TRANSFERS_FILES = False
-    _requires_connection = False
-    _supports_check_mode = True
-
-    def run(self, tmp=None, task_vars=None):
-        task_vars = task_vars or {}
-        result = super().run(tmp, task_vars)
-        del tmp
-        validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC, required_if=REQUIRED_IF)
-        del validation
-        result['changed'] = False  # a report is no change to the tenant: a re-run must show changed=0
-        phase = getattr(self, '_phase_' + args['phase'])
-        try:
-            result.update(phase(args, task_vars))
-        except (OSError, ValueError) as error:
-            result.update(failed=True, msg='offboard_report (%s): %s' % (args['phase'], error))
-        return result
+    ARGUMENT_SPEC = ARGUMENT_SPEC
+    REQUIRED_IF = REQUIRED_IF
 
     # -------------------------------------------------------------------------------------------
     def _phase_start(self, args, task_vars):

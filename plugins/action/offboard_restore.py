@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import os
 
-from ansible.plugins.action import ActionBase
 
 from ansible_collections.entra.membership.plugins.plugin_utils import _offboard_report as report_data
 from ansible_collections.entra.membership.plugins.plugin_utils import _report_files as files
+from ansible_collections.entra.membership.plugins.plugin_utils._report_action import PhasedReportAction
 
 ARTIFACT_SOURCE = '(the offboard_report artifact)'
 RESTORE_REPORT_VERSION = 1
@@ -53,26 +53,11 @@ def given_reports(reports):
     return given
 
 
-class ActionModule(ActionBase):
+class ActionModule(PhasedReportAction):
     """Read offboarding reports into what to add back; write the restore's report."""
 
-    TRANSFERS_FILES = False
-    _requires_connection = False
-    _supports_check_mode = True
-
-    def run(self, tmp=None, task_vars=None):
-        task_vars = task_vars or {}
-        result = super().run(tmp, task_vars)
-        del tmp
-        _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC, required_if=REQUIRED_IF)
-        result['changed'] = False
-        try:
-            result.update(self._plan(args) if args['phase'] == 'plan' else self._finish(args, task_vars))
-        except report_data.ReportError as error:
-            result.update(failed=True, msg=str(error))
-        except (OSError, ValueError) as error:
-            result.update(failed=True, msg='offboard_restore (%s): %s' % (args['phase'], error))
-        return result
+    ARGUMENT_SPEC = ARGUMENT_SPEC
+    REQUIRED_IF = REQUIRED_IF
 
     def _read(self, entry):
         """``(report, path or None)``, validated; a path is relative to where ansible-playbook runs, as on any command line."""
@@ -89,7 +74,7 @@ class ActionModule(ActionBase):
             raise report_data.ReportError('%s is not a JSON offboarding report: %s' % (source, error))
         return report_data.load_report(data, source), path
 
-    def _plan(self, args):
+    def _phase_plan(self, args, _task_vars):
         reports, sources = [], []
         for entry in given_reports(args['reports']):
             report, path = self._read(entry)
@@ -114,7 +99,7 @@ class ActionModule(ActionBase):
                     started=report_data.timestamp(started), report_dir=os.path.dirname(first_file) if first_file else None,
                     calls_by_type={kind: [call for call in plan['calls'] if call['type'] == kind] for kind in report_data.REMOVAL_ORDER})
 
-    def _finish(self, args, task_vars):
+    def _phase_finish(self, args, task_vars):
         plan = args['plan']
         check_mode = self._task.check_mode
         summary = report_data.restore_summary(args['results'], check_mode)

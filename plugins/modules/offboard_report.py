@@ -94,18 +94,13 @@ options:
   chunk:
     description: O(phase=record) only. The entry of RV(work) the call was made for (its C(memberships) are the lines it answers).
     type: dict
+extends_documentation_fragment:
+  - entra.membership.report_action
 attributes:
-  action:
-    support: full
-    description: The work is done by an action plugin on the controller; no module is sent.
   check_mode:
-    support: full
-    description:
+    details:
       - Writes a preview report (C(offboard-PREVIEW-<run id>.json)), which restore refuses and no later run continues; earlier
         reports are never marked.
-  diff_mode:
-    support: none
-    description: No diff.
 notes:
   - Never reports C(changed), as the report is no change to the tenant, so a re-run with nothing to do shows C(changed=0).
   - A report holds no secret and no token, only what the modules return.

@@ -57,16 +57,11 @@ options:
       - O(phase=finish) only. Where the restore's report goes; by default next to the first report file given, or
         C(~/.ansible/entra.membership/reports) when the reports came as data.
     type: path
+extends_documentation_fragment:
+  - entra.membership.report_action
 attributes:
-  action:
-    support: full
-    description: The work is done by an action plugin on the controller; no module is sent.
   check_mode:
-    support: full
-    description: Reads as usual; O(phase=finish) writes a preview restore report (C(restore-PREVIEW-<run id>.json)).
-  diff_mode:
-    support: none
-    description: No diff.
+    details: Reads as usual; O(phase=finish) writes a preview restore report (C(restore-PREVIEW-<run id>.json)), and no report is marked.
 '''
 
 EXAMPLES = r'''
@@ -128,13 +123,13 @@ failures:
   returned: O(phase=finish)
   type: list
   elements: str
-lines:
-  description: The summary for the play output.
-  returned: O(phase=finish)
-  type: list
-  elements: str
 report:
   description: The restore's report as written.
   returned: O(phase=finish)
   type: dict
+lines:
+  description: What the play output ends with, C(Restore, N added back, N already there, N failed), one line per failure, the report's path.
+  returned: O(phase=finish)
+  elements: str
+  type: list
 '''
