@@ -71,7 +71,7 @@ class ActionModule(PhasedReportAction):
         return {'run_id': report['run_id'], 'path': path, 'report_dir': directory}
 
     # -------------------------------------------------------------------------------------------
-    def _phase_plan(self, args, task_vars):
+    def _phase_plan(self, args, _task_vars):
         """The whole plan on record before the first write; earlier unfinished runs for these users continued; typos stopped."""
         path = args['path']
         directory = os.path.dirname(path)
