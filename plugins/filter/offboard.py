@@ -74,6 +74,10 @@ def read_inputs(raw):
     unknown = [scope for scope in inputs['offboard_scopes'] if scope not in SCOPES]
     if 'offboard_scopes' not in unreadable and (unknown or not inputs['offboard_scopes']):
         problems.append('offboard_scopes must be one or more of %s, got %r' % (', '.join(SCOPES), raw.get('offboard_scopes')))
+    chunk_size = raw.get('offboard_chunk_size', report_data.DEFAULT_CHUNK_SIZE)
+    # -e offboard_chunk_size=40 gives the text '40': Ansible's argument validation takes it as the number.
+    if isinstance(chunk_size, bool) or not str(chunk_size).strip().isdigit() or int(chunk_size) < 1:
+        problems.append('offboard_chunk_size must be a whole number of memberships, at least 1, got %r' % (chunk_size,))
     return inputs, problems
 
 
