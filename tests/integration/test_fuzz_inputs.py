@@ -111,7 +111,8 @@ def assert_clear_refusal(result, option, values, sim):
     message = result["msg"]
     assert result["rc"] == 1 and result["failed"] is True and "results" not in result, result
     assert "Traceback" not in message and "exception" not in result
-    assert re.match(r"(%s\b|argument '%s'|value of %s\b)" % (option, option, option), message), message
+    # ansible-core < 2.19 words its own element check "Elements value for option 'members' is of type ...".
+    assert re.match(r"(%s\b|argument '%s'|value of %s\b|Elements value for option '%s')" % ((option,) * 4), message), message
     # Ansible converts list elements to strings before the module sees them: 0 is '0', ['x'] is "['x']".
     listed = [str(value) for value in values if value is not None]
     assert (message.startswith("argument '%s' is of type" % option)  # ansible-core's own type check names the type
