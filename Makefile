@@ -388,7 +388,9 @@ docs: galaxy  ## antsibull-docs site of the installed collection in .build/docs/
 		'.. _common_return_values:' '' 'Common return values' '====================' '' \
 		'`Return Values <https://docs.ansible.com/projects/ansible/latest/reference_appendices/common_return_values.html>`_ in the Ansible documentation.' '' \
 		'.. _ansible_configuration_settings:' '' 'Ansible configuration settings' '==============================' '' \
-		'`Ansible Configuration Settings <https://docs.ansible.com/projects/ansible/latest/reference_appendices/config.html>`_ in the Ansible documentation.' \
+		'`Ansible Configuration Settings <https://docs.ansible.com/projects/ansible/latest/reference_appendices/config.html>`_ in the Ansible documentation.' '' \
+		'.. _action_plugins:' '' 'Action plugins' '==============' '' \
+		'`Action plugins <https://docs.ansible.com/projects/ansible/latest/plugins/action.html>`_ in the Ansible documentation.' \
 		> rst/ansible_references.rst && \
 	$(BIN)/sphinx-build -M html rst build -c . -W --keep-going --quiet
 	@echo "docs: open $(DOCS_SITE)/build/html/index.html"

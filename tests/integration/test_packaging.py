@@ -114,7 +114,9 @@ def test_runtime_metadata_puts_every_module_in_the_graph_action_group():
     assert runtime["requires_ansible"] == ">=2.16.0"
     group = runtime["action_groups"]["graph"]
     assert set(group) == INTERFACE_MODULES | _new_modules() and len(group) == len(set(group))
-    missing = _source_modules() - set(group)
+    # The report's action plugins (offboard_report, offboard_restore) talk to no Graph: the group's connection options are not theirs.
+    graph_modules = {name for name in _source_modules() if not os.path.isfile(os.path.join(REPO_ROOT, "plugins", "action", name + ".py"))}
+    missing = graph_modules - set(group)
     assert not missing, "modules missing from action_groups.graph in meta/runtime.yml: %s" % sorted(missing)
 
 
