@@ -90,6 +90,7 @@ def report_verdicts(path):
     return verdicts
 
 
+@pytest.mark.heavy
 @pytest.mark.playbook
 def test_live_check_against_the_simulator_runs_every_read_only_test_passes_and_writes_nothing(graphsim, tmp_path):
     sim = graphsim
@@ -119,6 +120,7 @@ def test_live_check_against_the_simulator_runs_every_read_only_test_passes_and_w
     assert "read only (ENTRA_LIVE_WRITE unset): nothing was written" in run.output
 
 
+@pytest.mark.heavy
 @pytest.mark.playbook
 def test_live_check_with_read_permissions_only_counts_predicted_denials_as_working_and_names_what_the_other_kinds_need(graphsim, tmp_path):
     sim = graphsim
