@@ -212,10 +212,13 @@ def summarize(results):
     return summary
 
 
-def compose_msg(module_name, target_type, summary, target_count, check_mode=False, nothing_given=None):
+def compose_msg(module_name, target_type, summary, target_count, check_mode=False, nothing_given=None, interrupted_by=None):
     """``entra_group_member: 2 removed, 1 already absent, 1 failed across 2 groups``; ``nothing_given`` names what was
-    empty when there is nothing to do (default: the members, or the targets when there are none)."""
+    empty when there is nothing to do (default: the members, or the targets when there are none); ``interrupted_by``
+    the signal that stopped the run."""
     head = '%s (check mode, nothing changed)' % module_name if check_mode else module_name
+    if interrupted_by:
+        head = '%s (interrupted by %s)' % (head, interrupted_by)
     counts = ['%d %s' % (summary[status], _STATUS_WORDS[status]) for status in STATUSES if summary.get(status)]
     singular, plural = TARGET_NOUNS[target_type]
     if not counts:
@@ -223,13 +226,13 @@ def compose_msg(module_name, target_type, summary, target_count, check_mode=Fals
     return '%s: %s across %d %s' % (head, ', '.join(counts), target_count, singular if target_count == 1 else plural)
 
 
-def module_result(module_name, target_type, results, target_count, check_mode=False, nothing_given=None):
+def module_result(module_name, target_type, results, target_count, check_mode=False, nothing_given=None, interrupted_by=None):
     """Everything the module returns: ``changed``, ``failed`` (whether it must fail), ``msg``, ``summary``, ``results``, ``check_mode``."""
     summary = summarize(results)
     return {
         'changed': any(summary[status] for status in CHANGES),
         'failed': bool(summary[FAILED]),
-        'msg': compose_msg(module_name, target_type, summary, target_count, check_mode, nothing_given),
+        'msg': compose_msg(module_name, target_type, summary, target_count, check_mode, nothing_given, interrupted_by),
         'summary': summary,
         'results': results,
         'check_mode': bool(check_mode),

@@ -229,7 +229,7 @@ def _member_task(module, module_name, engine):
 
     results = [pair_result(target_view(pair.target_ref, pair.target, engine.target_type), pair.member_ref, pair.member_id, pair.outcome,
                            pair.role, engine.with_role) for pair in pairs]
-    result = module_result(module_name, engine.target_type, results, target_count, check_mode)
+    result = module_result(module_name, engine.target_type, results, target_count, check_mode, interrupted_by=module.interrupted_by)
     if module.diff_mode:
         result['diff'] = _diff(pairs, engine)
     return result
