@@ -19,6 +19,22 @@ options:
     default: v1.0
 '''
 
+    # entra_group_member and entra_au_member: entra.membership.members.restricted_management.
+    RESTRICTED_MANAGEMENT = r'''
+options:
+  restricted_management:
+    description:
+      - What to do with a target in a restricted management administrative unit (a group with C(isManagementRestricted), an
+        administrative unit with C(isMemberManagementRestricted)), whose members only those assigned a Microsoft Entra role scoped
+        to that unit may change.
+      - V(refuse) sends nothing to it and fails its pairs with the reason (code C(ManagementRestricted)), as in 1.0.
+      - V(attempt) sends the writes, for an app that holds a role scoped to that unit; when Graph refuses (403) the pair fails
+        with the same explanation. Check mode cannot see such a role and predicts the change.
+    type: str
+    choices: [refuse, attempt]
+    default: refuse
+'''
+
     # Options shared by entra_group_member, entra_au_member and teams_member (plugins/module_utils/_runner.py).
     DOCUMENTATION = r'''
 options:

@@ -15,7 +15,8 @@ FOR INTERNAL COLLECTION USE ONLY: this interface may change in any release.
 from __future__ import annotations
 
 from ansible_collections.entra.membership.plugins.module_utils._connection_options import API_VERSION_ARGSPEC
-from ansible_collections.entra.membership.plugins.module_utils._engine_directory import ADMINISTRATIVE_UNITS, GROUPS, READ_PAGE_SIZE
+from ansible_collections.entra.membership.plugins.module_utils._engine_base import READ_PAGE_SIZE
+from ansible_collections.entra.membership.plugins.module_utils._engine_directory import ADMINISTRATIVE_UNITS, GROUPS
 from ansible_collections.entra.membership.plugins.module_utils._errors import error_dict
 from ansible_collections.entra.membership.plugins.module_utils._graph_client import GraphRequest, read_collections
 from ansible_collections.entra.membership.plugins.module_utils._outcomes import failure
@@ -29,10 +30,14 @@ LIMITED_INFORMATION = 'LimitedInformation'
 # What each read is and the permission it needs: Graph's 403 does not say which one is missing.
 _READS = {
     'user': ("the user '%s'", 'User.Read.All'),
-    'groups': ("the group memberships of '%s'", 'GroupMember.Read.All (or Directory.Read.All)'),
-    'administrative_units': ("the administrative unit memberships of '%s'", 'AdministrativeUnit.Read.All (or Directory.Read.All)'),
+    'memberships': ("the memberships of '%s'", 'Directory.Read.All (or Group.ReadBasic.All)'),
     'transitive_groups': ("the nested group memberships of '%s'", 'GroupMember.Read.All (or Directory.Read.All)'),
     'owners': ("the owners of the teams of '%s'", 'GroupMember.Read.All (or Directory.Read.All)'),
+}
+# What lets an app see the properties of a membership's object in a memberOf answer (includes/limited-info.md).
+_TYPE_READS = {
+    'group': 'GroupMember.Read.All (or Group.Read.All, Directory.Read.All)',
+    'administrative_unit': 'AdministrativeUnit.Read.All (or Directory.Read.All)',
 }
 
 
@@ -41,10 +46,11 @@ def _select(kind):
 
 
 def _limited_information(raw, kind):
-    """``(code, message)`` when Graph gave only the id (every group and unit has a name): the app may read users, not this kind."""
+    """``(code, message)`` when Graph gave only the id (every group and unit has a name): the app may not read this kind,
+    so whether it can be changed is unknown, not "removable"."""
     if raw.get('displayName') is None:
-        return (LIMITED_INFORMATION, "Graph returned only the id of %s %s, not its properties: the app needs %s to read them, "
-                                     "so whether it can be changed is unknown" % (kind.noun, raw.get('id'), _READS[kind.option][1]))
+        return (LIMITED_INFORMATION, "%s %s is not readable with the app's permissions: grant %s (Graph returned only its id, so whether "
+                                     "it can be changed is unknown)" % (kind.noun, raw.get('id'), _TYPE_READS[kind.target_type]))
     return None
 
 
@@ -158,17 +164,20 @@ class UserMemberships:
 
 
 def _membership_requests(user_id, include_transitive):
+    """The user's direct memberships in one read (groups, administrative units and directory roles, told apart by
+    ``@odata.type``), without an OData cast: a cast needs an advanced query (user-list-memberof, "Request headers")."""
     segment = object_id_segment(user_id)
     page = str(READ_PAGE_SIZE)
-    requests = {
-        'groups': GraphRequest('GET', '/users/%s/memberOf/%s' % (segment, GROUPS.member_of_cast), params={'$select': _select(GROUPS), '$top': page}),
-        'administrative_units': GraphRequest('GET', '/users/%s/memberOf/%s' % (segment, ADMINISTRATIVE_UNITS.member_of_cast),
-                                             params={'$select': _select(ADMINISTRATIVE_UNITS), '$top': page}),
-    }
+    select = ','.join(dict.fromkeys(_select(GROUPS).split(',') + _select(ADMINISTRATIVE_UNITS).split(',')))
+    requests = {'memberships': GraphRequest('GET', '/users/%s/memberOf' % segment, params={'$select': select, '$top': page})}
     if include_transitive:
-        requests['transitive_groups'] = GraphRequest('GET', '/users/%s/transitiveMemberOf/%s' % (segment, GROUPS.member_of_cast),
+        requests['transitive_groups'] = GraphRequest('GET', '/users/%s/transitiveMemberOf' % segment,
                                                      params={'$select': 'id,displayName', '$top': page})
     return requests
+
+
+def _of_type(items, kind):
+    return [item for item in items if isinstance(item, dict) and item.get('@odata.type') == kind.odata_type]
 
 
 def _read_memberships(client, users, include_transitive):
@@ -181,12 +190,11 @@ def _read_memberships(client, users, include_transitive):
         if error is not None:
             user.fail(read_error(error, user.ref, what))
             continue
-        if what == 'groups':
-            user.groups = [group_entry(item) for item in items]
-        elif what == 'administrative_units':
-            user.administrative_units = [administrative_unit_entry(item) for item in items]
+        if what == 'memberships':
+            user.groups = [group_entry(item) for item in _of_type(items, GROUPS)]
+            user.administrative_units = [administrative_unit_entry(item) for item in _of_type(items, ADMINISTRATIVE_UNITS)]
         else:
-            user.transitive_groups = items  # raw until the direct groups are known
+            user.transitive_groups = _of_type(items, GROUPS)  # raw until the direct groups are known
 
 
 def _read_team_owners(client, users):

@@ -16,7 +16,7 @@ FOR INTERNAL COLLECTION USE ONLY: this interface may change in any release.
 
 from __future__ import annotations
 
-from ansible_collections.entra.membership.plugins.module_utils._engine_base import MemberEngine
+from ansible_collections.entra.membership.plugins.module_utils._engine_base import MemberEngine, dynamic_membership_refusal
 from ansible_collections.entra.membership.plugins.module_utils._errors import error_dict
 from ansible_collections.entra.membership.plugins.module_utils._graph_client import GraphRequest, read_collections
 from ansible_collections.entra.membership.plugins.module_utils._outcomes import (
@@ -59,11 +59,12 @@ def _is_guest(pair, roster_entry):
 
 
 class TeamMembers(MemberEngine):
-    """The engine of teams; a group without a team is already a resolution error (NotATeam), so no target guard."""
+    """The engine of teams; a group without a team is already a resolution error (NotATeam)."""
 
     option = 'teams'
     target_type = 'team'
     noun = 'team'
+    select = 'groupTypes,membershipRule'
     with_role = True
 
     def __init__(self, role=None, allow_ownerless=False):
@@ -74,6 +75,12 @@ class TeamMembers(MemberEngine):
         if params['state'] == 'absent' and params.get('role'):
             return ["role '%s' is ignored with state=absent: members are removed whatever their role" % params['role']]
         return []
+
+    def target_refusal(self, target):
+        # A team whose group has dynamic membership answers roster writes 403 Forbidden (microsoft-graph-docs issue
+        # 12712): refused before anything is sent, with its group's reason, as discovery gives it.
+        refusal = dynamic_membership_refusal('group', target)
+        return refusal_outcome(*refusal) if refusal else None
 
     def member_refusal(self, member, state):
         if member.object_type in (None, 'user'):
@@ -90,17 +97,23 @@ class TeamMembers(MemberEngine):
         role = self.requested_role(pair) if after and pair.outcome is not None and pair.outcome.status == ADDED else pair.role
         return '%s (%s)' % (pair.member_ref, role or 'member')
 
+    def roster_denial(self, target):
+        """Why a 403 on reading ``target``'s roster (team-list-members' table: TeamMember.Read.All or TeamMember.ReadWrite.All)."""
+        return ("the app may not read the members of team '%s', which every change reads first: it needs TeamMember.Read.All "
+                "(TeamMember.ReadWrite.All, which changing them needs, reads them too)" % target.display_name)
+
     def denial_explanation(self, target):
         return "the app may not change the members of team '%s': it needs %s" % (target.display_name, ' or '.join(WRITE_PERMISSIONS))
 
-    def decide_open_pairs(self, client, pairs, state, check_mode, diff_mode):  # pylint: disable=unused-argument  # the roster is read anyway
-        resolved = [pair for pair in pairs if pair.target.id and pair.member_id]
+    def decide_open_pairs(self, client, pairs, state, check_mode, diff_mode):
+        """Read the roster of every team with an open pair (every resolved pair's in diff mode), then predict or write."""
+        resolved = [pair for pair in pairs if pair.target.id and pair.member_id and (diff_mode or pair.outcome is None)]
         rosters = self._read_rosters(client, resolved)
         for pair in resolved:
             roster, error = rosters[pair.target.id.lower()]
             if error is not None:
                 if pair.outcome is None:
-                    pair.outcome = read_failure(error)
+                    pair.outcome = read_failure(error, self.roster_denial(pair.target) if error.status == 403 else None)
                 continue
             entry = roster.get(pair.member_id.lower())
             pair.role = roster_role(entry) if entry is not None else None

@@ -43,7 +43,10 @@ USER_AGENT = 'entra.membership/%s' % COLLECTION_VERSION
 
 BATCH_LIMIT = 20                     # Graph's maximum number of requests in one $batch
 RETRY_STATUSES = frozenset((429, 503, 504))
-_ANSWER_MAY_BE_LOST = frozenset((None, 504))  # no answer, or a gateway that stopped waiting: the request may have been carried out
+# Answers after which the request may still have been carried out: none at all (a cut connection, a timeout), a
+# gateway that stopped waiting (504), and even a throttling answer: a Teams removal in $batch answered 429 was
+# carried out (Microsoft Q&A 5529013). A write sent again after one of these may meet its own work.
+_MAY_HAVE_HAPPENED = frozenset((None,)) | RETRY_STATUSES
 MAX_RETRY_AFTER = 300.0              # seconds; a longer Retry-After is a broken header, not a plan
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 60.0
@@ -568,6 +571,8 @@ class GraphClient:
                 return self._stopped(sent_before=attempt > 0 or refreshed)
             response, retryable = self._send(method.upper(), url, body, headers, token)
             self.pacer.record_answer(ticket, *self._throttling(response, batch_items or 1, batch_items > 0))
+            if batch_items and retryable and self._batch_answers(response) is not None:
+                retryable = False  # a $batch refused as a whole that still answers each item: its items say what to retry
             response.replayed = answer_lost
             if response.status == 401 and not refreshed:
                 # An expired or revoked token: one fresh token, one more try, whatever the error code.
@@ -576,7 +581,7 @@ class GraphClient:
                 continue
             if not retryable or attempt >= self.max_retries:
                 return response
-            answer_lost = answer_lost or response.status in _ANSWER_MAY_BE_LOST or (response.error is not None and response.error.code == 'IncompleteResponse')
+            answer_lost = answer_lost or response.status in _MAY_HAVE_HAPPENED or (response.error is not None and response.error.code == 'IncompleteResponse')
             attempt += 1
             throttled = response.status in RETRY_STATUSES
             delay = retry_after_of(response.headers) if throttled else None
@@ -707,7 +712,7 @@ class GraphClient:
                     continue
                 response = self._item_response(answers[str(index)], outer)
                 response.replayed = index in replayed
-                if response.status in _ANSWER_MAY_BE_LOST:
+                if response.status in _MAY_HAVE_HAPPENED:
                     replayed.add(index)
                 if response.status == 401 and not refreshed:
                     unauthorized.append(index)  # the token expired under the $batch: its items say so one by one
@@ -755,7 +760,9 @@ class GraphClient:
 
     @staticmethod
     def _batch_answers(outer):
-        if not outer.ok or not isinstance(outer.body, dict) or not isinstance(outer.body.get('responses'), list):
+        """``{item id: answer}`` of a ``$batch`` answer, whatever its own status: "a throttled batch may fail as a whole
+        with 424" while its body still answers each item (throttling.md, "Throttling and batching"); None without them."""
+        if outer.status is None or not isinstance(outer.body, dict) or not isinstance(outer.body.get('responses'), list):
             return None
         return {str(item.get('id')): item for item in outer.body['responses'] if isinstance(item, dict)}
 
@@ -778,21 +785,33 @@ class GraphClient:
 def read_collections(client, graph_requests):
     """For each collection request: ``(items, None)`` with every page followed, or ``(None, GraphError)``.
 
-    The first pages travel together in ``$batch``; the rare further pages follow one by one.
+    The first pages travel together in ``$batch``; then, round by round, the next page of every collection that has
+    one, side by side (a nextLink is absolute, so each goes on its own, ``max_concurrency`` at a time).
     """
-    collected = []
-    for response in client.batch(graph_requests):
+    items = [None] * len(graph_requests)
+    errors = [None] * len(graph_requests)
+    links = {}
+    seen = {}
+
+    def take(index, response):
         if not response.ok:
-            collected.append((None, response.error))
-            continue
+            errors[index] = response.error
+            return
         body = response.body if isinstance(response.body, dict) else {}
-        items = list(body.get('value') or [])
-        next_link = body.get('@odata.nextLink')
-        try:
-            if next_link:
-                items.extend(client.paged(next_link))
-        except GraphError as exc:
-            collected.append((None, exc))
-            continue
-        collected.append((items, None))
-    return collected
+        items[index] = (items[index] or []) + list(body.get('value') or [])
+        link = body.get('@odata.nextLink')
+        if not link:
+            return
+        if link in seen.setdefault(index, set()):
+            errors[index] = GraphError(None, 'PagingLoop', 'Graph returned the same @odata.nextLink twice: %s' % link)
+            return
+        seen[index].add(link)
+        links[index] = link
+
+    for index, response in enumerate(client.batch(graph_requests)):
+        take(index, response)
+    while links:
+        round_links, links = links, {}
+        for index, response in zip(round_links, client.batch([GraphRequest('GET', link) for link in round_links.values()])):
+            take(index, response)
+    return [(None, error) if error is not None else (found, None) for found, error in zip(items, errors)]

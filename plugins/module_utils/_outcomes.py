@@ -72,9 +72,10 @@ def failure(graph_error, explanation=None):
     return outcome(FAILED, error, graph_error.request_id)
 
 
-def read_failure(graph_error):
-    """``failed`` because something read before writing failed (the target, the member, a roster): no write decided it."""
-    return outcome(FAILED, graph_error.to_dict(), None)
+def read_failure(graph_error, explanation=None):
+    """``failed`` because something read before writing failed (the target, the member, a roster): no write decided it.
+    ``explanation`` (what the read needs) goes before Graph's words, as ``failure`` puts it."""
+    return outcome(FAILED, failure(graph_error, explanation).error, None)
 
 
 def predicted_denial(granted, needed, denial_explanation):
@@ -108,7 +109,9 @@ def ref_removal_outcome(response, denial_explanation=None, was_member=None):
     if response.ok:
         return outcome(REMOVED, None, response.request_id)
     if response.status == 404 or (response.status == 400 and _REF_NOT_PRESENT in _message_of(response)):
-        return outcome(REMOVED if was_member and _replayed(response) else ABSENT, None, response.request_id)
+        if _replayed(response):
+            return _echo_of_own_write(response, was_member, REMOVED, ABSENT, 'not a member')
+        return outcome(ABSENT, None, response.request_id)
     return failure(response.error, _explanation_for(response, denial_explanation))
 
 
@@ -118,8 +121,21 @@ def ref_addition_outcome(response, denial_explanation=None, was_member=None):
     if response.ok:
         return outcome(ADDED, None, response.request_id)
     if response.status == 400 and _REF_ALREADY_PRESENT in _message_of(response):
-        return outcome(ADDED if was_member is False and _replayed(response) else PRESENT, None, response.request_id)
+        if _replayed(response):
+            return _echo_of_own_write(response, None if was_member is None else not was_member, ADDED, PRESENT, 'already a member')
+        return outcome(PRESENT, None, response.request_id)
     return failure(response.error, _explanation_for(response, denial_explanation))
+
+
+def _echo_of_own_write(response, changed_by_us, changed, unchanged, answer):
+    """A write sent again (the first attempt's answer was lost, or a 429/5xx that may hide a success) meets ``answer``:
+    ``changed`` when the read before writing says the first attempt did it, ``unchanged`` when it says there was
+    nothing to do, ``failed`` when no read could tell, rather than a guess either way."""
+    if changed_by_us is None:
+        message = ("the write was sent again after an answer that may hide its success, and Graph now says '%s': this run may have done it, "
+                   "but the membership could not be read before writing; check mode or a re-run shows where it stands" % answer)
+        return outcome(FAILED, error_dict(response.status, 'UnknownOutcome', message, response.request_id), response.request_id)
+    return outcome(changed if changed_by_us else unchanged, None, response.request_id)
 
 
 def team_write_outcomes(response, user_ids, state, denial_explanation=None, members_before=None):

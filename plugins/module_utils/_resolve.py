@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from ansible_collections.entra.membership.plugins.module_utils._errors import GraphError
-from ansible_collections.entra.membership.plugins.module_utils._graph_client import GraphRequest, key_literal
+from ansible_collections.entra.membership.plugins.module_utils._graph_client import GraphRequest, GraphResponse, key_literal
 from ansible_collections.entra.membership.plugins.module_utils._references import (
     fold_key,
     is_object_id,
@@ -32,6 +32,11 @@ USER_SELECT = 'id,userPrincipalName,displayName'
 # issue 13635 (https://developer.microsoft.com/graph/known-issues/?search=13635), linked for 'in' from
 # concepts/filter-query-parameter.md; includes/filter-directory-objects.md lists 'in' on userPrincipalName as a default query.
 UPN_FILTER_LIMIT = 15
+# The longest value a $filter clause takes outside advanced queries: "The maximum length of the value of a filter
+# clause is 120 characters" (known issue 13635); Graph refuses a longer one with a 400 that does not say why, although
+# display names go to 256. A longer name is asked for by its first 120 characters (startswith) and matched here.
+FILTER_VALUE_LIMIT = 120
+NAME_PAGE_SIZE = 999          # Graph's maximum $top: a name look-up reads every match (two mean an ambiguous name)
 
 
 @dataclass
@@ -213,13 +218,33 @@ def resolve_targets(client, target_type, refs, select=None):
             request = GraphRequest('GET', '%s/%s' % (collection, ref.lower()), params={'$select': fields})
         else:
             key = ('name', ref)
-            request = GraphRequest('GET', collection, params={'$filter': 'displayName eq %s' % filter_literal(ref), '$select': fields})
+            request = GraphRequest('GET', collection, params={'$filter': name_filter(ref), '$select': fields, '$top': str(NAME_PAGE_SIZE)})
         keys[ref] = key
         queries.setdefault(key, request)
     answers = _batch_by_key(client, queries)
+    _read_more_pages(client, answers)
     for ref, key in keys.items():
         targets[ref] = _target(ref, key, answers[key], target_type, label)
     return {ref: targets[ref] for ref in refs}
+
+
+def name_filter(name):
+    """``displayName eq '<name>'``; for a name longer than a filter value may be, ``startswith`` on its first
+    FILTER_VALUE_LIMIT characters (the caller keeps the exact matches)."""
+    if len(name) > FILTER_VALUE_LIMIT:
+        return 'startswith(displayName,%s)' % filter_literal(name[:FILTER_VALUE_LIMIT])
+    return 'displayName eq %s' % filter_literal(name)
+
+
+def _read_more_pages(client, answers):
+    """Every page of the name look-ups that had more than one (a long name's prefix can match many), in place."""
+    for key, response in answers.items():
+        body = response.body if response.ok and isinstance(response.body, dict) else None
+        if key[0] == 'name' and body and body.get('@odata.nextLink'):
+            try:
+                body['value'] = list(body.get('value') or []) + list(client.paged(body.pop('@odata.nextLink')))
+            except GraphError as error:
+                answers[key] = GraphResponse(error.status, error=error, request_id=error.request_id)
 
 
 def _target(ref, key, response, target_type, label):
@@ -231,6 +256,9 @@ def _target(ref, key, response, target_type, label):
         return Target(ref, type=target_type, error=error)
     body = response.body if isinstance(response.body, dict) else {}
     candidates = [body] if by_id else list(body.get('value') or [])
+    if not by_id:
+        # Graph's eq (and startswith) ignore case: what came back is the name in any case, or a long name's prefix.
+        candidates = [item for item in candidates if str(item.get('displayName') or '').lower() == ref.lower()]
     near = [] if by_id else [item for item in candidates if item.get('displayName') != ref]
     if not by_id and target_type != 'team':
         # Graph's eq on displayName ignores case; "exact" here means exact, so that a

@@ -52,7 +52,8 @@ ALLOWED_PATHS = {
         r"/users\('(?:[^']|'')+'\)",                          # a UPN that starts with $ or holds a quote
         "/directoryObjects/%s" % GUID,                        # a member id that is no user
         "/teams/%s/members" % GUID,
-        r"/users/%s/(?:memberOf|transitiveMemberOf)/microsoft\.graph\.(?:group|administrativeUnit)" % GUID,  # discovery
+        r"/users/%s/(?:memberOf|transitiveMemberOf)" % GUID,                                           # discovery, check mode
+        r"/servicePrincipals/%s/memberOf" % GUID,                                                      # check mode: a service principal
         "/groups/%s/owners" % GUID,                                                                      # discovery: team owners
     )],
     "DELETE": [re.compile(r"/%s/%s/members/%s/\$ref\Z" % (COLLECTION, GUID, GUID))],

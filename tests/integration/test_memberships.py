@@ -183,12 +183,17 @@ def assert_reorganisation_costs_one_write_per_pair(sim, users, groups):
     result = run(sim, memberships=memberships)
     assert result["rc"] == 0 and result["summary"]["removed"] == users * groups
     assert [(entry["target"]["display_name"], entry["member"]) for entry in result["results"]] == [(e["target"], e["member"]) for e in memberships]
-    # Resolution: each group name once, the users 15 to a filter; then one DELETE per pair, 20 to a $batch.
+    # Resolution: each group name once, the users 15 to a filter; the memberships, by group (fewer groups than users:
+    # each group's members, every page); then one DELETE per pair, 20 to a $batch.
     assert sim.log.count(method="GET", path_re=r"^/v1\.0/groups$") == groups
     assert sim.log.count(method="GET", path_re=r"^/v1\.0/users$") == math.ceil(users / 15)
+    pages = math.ceil(users / sim.page_size)
+    assert sim.log.count(method="GET", path_re=r"^/v1\.0/groups/[^/]+/members$") == groups * pages
+    assert sim.log.count(method="GET", path_re=r"/memberOf$") == 0
     assert sim.log.count(method="DELETE", path_re=r"/\$ref$") == users * groups
     resolution_batches = math.ceil((groups + math.ceil(users / 15)) / 20)
-    assert sim.log.count(method="POST", path_re=BATCH) == resolution_batches + math.ceil(users * groups / 20)
+    first_pages = math.ceil(groups / 20)
+    assert sim.log.count(method="POST", path_re=BATCH) == resolution_batches + first_pages + math.ceil(users * groups / 20)
     assert all(not sim.state.members(sim.state.id_of("group", name)) for name in names)
 
 
