@@ -14,6 +14,7 @@ FOR INTERNAL COLLECTION USE ONLY: this interface may change in any release.
 from __future__ import annotations
 
 from ansible_collections.entra.membership.plugins.module_utils._graph_client import GraphRequest, read_collections
+from ansible_collections.entra.membership.plugins.module_utils._outcomes import ABSENT, PRESENT, outcome
 from ansible_collections.entra.membership.plugins.module_utils._references import object_id_segment
 
 READ_PAGE_SIZE = 999          # Graph's maximum $top for members and memberOf
@@ -137,3 +138,13 @@ def _read_pairs(client, pairs, members_path, by_member, errors):
         other = pair.target.id.lower() if by_member else pair.member_id.lower()
         pair.was_member = any(str(item.get('id') or '').lower() == other for item in items)
     return unanswered
+
+
+def decide_from_reads(pairs, state):
+    """Decide, without a write, every open pair whose membership read shows there is nothing to do: not a member with
+    state=absent, ``absent``; a member with state=present, ``present``. A re-run then sends no write at all, as an
+    Ansible user expects of an idempotent task; a pair no read could tell stays open, and its write's answer decides."""
+    nothing_to_do = {'absent': (False, ABSENT), 'present': (True, PRESENT)}[state]
+    for pair in pairs:
+        if pair.outcome is None and pair.was_member is nothing_to_do[0]:
+            pair.outcome = outcome(nothing_to_do[1])

@@ -19,12 +19,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ansible_collections.entra.membership.plugins.module_utils._engine_base import MemberEngine, dynamic_membership_refusal, read_memberships
+from ansible_collections.entra.membership.plugins.module_utils._engine_base import (
+    MemberEngine,
+    decide_from_reads,
+    dynamic_membership_refusal,
+    read_memberships,
+)
 from ansible_collections.entra.membership.plugins.module_utils._graph_client import GraphRequest
 from ansible_collections.entra.membership.plugins.module_utils._outcomes import (
-    ABSENT,
     ADDED,
-    PRESENT,
     REMOVED,
     outcome,
     predicted_denial,
@@ -186,10 +189,11 @@ class DirectoryMembers(MemberEngine):
         return self.kind.denial_explanation(target)
 
     def decide_open_pairs(self, client, pairs, state, check_mode, diff_mode):
-        """Read the memberships (every resolved pair in check and diff mode, the open ones in a real run: see ``_write``),
-        then predict or write."""
+        """Read the memberships (every resolved pair in check and diff mode, the open ones in a real run), decide the pairs
+        they show need nothing, then predict or write the rest."""
         resolved = [pair for pair in pairs if pair.target.id and pair.member_id and (check_mode or diff_mode or pair.outcome is None)]
         self._read_memberships(client, resolved, check_mode)
+        decide_from_reads(pairs, state)
         open_pairs = [pair for pair in pairs if pair.outcome is None]
         if not open_pairs:
             return
@@ -212,10 +216,8 @@ class DirectoryMembers(MemberEngine):
             denial = self.kind.predicted_denial(granted, pair.target)
             if denial:
                 pair.outcome = denial
-            elif state == 'absent':
-                pair.outcome = outcome(REMOVED if pair.was_member else ABSENT)
             else:
-                pair.outcome = outcome(PRESENT if pair.was_member else ADDED)
+                pair.outcome = outcome(REMOVED if state == 'absent' else ADDED)
 
     # -- the real run -------------------------------------------------------------------------------
 

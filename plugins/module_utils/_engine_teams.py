@@ -7,16 +7,22 @@
 
 Each team's roster is read once, before any write: it gives the roles the results report, the
 owners the last-owner guard protects, and ``present`` (Teams' add does not say "already a member").
-A removal is still sent for a user the roster does not list, as the roster may lag: Graph's 207
-``NotFound`` says ``absent`` with authority ("conversationMember: remove",
-https://learn.microsoft.com/graph/api/conversationmember-remove).
+A user the roster does not list is looked for in the team's group too, as a roster may lag behind
+it: only when the group agrees is the pair ``absent`` without a request, so a re-run sends no write;
+otherwise the removal is sent and Graph's 207 ``NotFound`` says ``absent`` with authority
+("conversationMember: remove", https://learn.microsoft.com/graph/api/conversationmember-remove).
 
 FOR INTERNAL COLLECTION USE ONLY: this interface may change in any release.
 """
 
 from __future__ import annotations
 
-from ansible_collections.entra.membership.plugins.module_utils._engine_base import MemberEngine, dynamic_membership_refusal
+from ansible_collections.entra.membership.plugins.module_utils._engine_base import (
+    MemberEngine,
+    decide_from_reads,
+    dynamic_membership_refusal,
+    read_memberships,
+)
 from ansible_collections.entra.membership.plugins.module_utils._errors import error_dict
 from ansible_collections.entra.membership.plugins.module_utils._graph_client import GraphRequest, read_collections
 from ansible_collections.entra.membership.plugins.module_utils._outcomes import (
@@ -120,7 +126,9 @@ class TeamMembers(MemberEngine):
             pair.was_member = entry is not None
         open_pairs = [pair for pair in pairs if pair.outcome is None]
         if state == 'absent':
-            self._refuse_removing_every_owner(open_pairs, rosters)
+            self._ask_the_group_about_the_unlisted(client, open_pairs)
+            decide_from_reads(open_pairs, state)
+            self._refuse_removing_every_owner([pair for pair in open_pairs if pair.outcome is None], rosters)
         else:
             self._decide_already_present(open_pairs)
         open_pairs = [pair for pair in open_pairs if pair.outcome is None]
@@ -145,6 +153,16 @@ class TeamMembers(MemberEngine):
             else:
                 rosters[team_id] = ({str(item['userId']).lower(): item for item in items if isinstance(item, dict) and item.get('userId')}, None)
         return rosters
+
+    @staticmethod
+    def _ask_the_group_about_the_unlisted(client, pairs):
+        """For a member the roster does not list, ask the team's group: a roster can lag behind its group (a member
+        added to the group minutes ago), so only a group that agrees makes the pair ``absent`` without a removal.
+        A group the app may not read leaves the pair to the removal's answer (207 ``NotFound``: ``absent``)."""
+        unlisted = [pair for pair in pairs if pair.was_member is False]
+        for pair in unlisted:
+            pair.was_member = None
+        read_memberships(client, unlisted, lambda team_id: '/groups/%s/members' % object_id_segment(team_id))
 
     def _refuse_removing_every_owner(self, pairs, rosters):
         """Refuse to remove every owner of a team: Teams will not do it, and an ownerless team has nobody to manage it."""

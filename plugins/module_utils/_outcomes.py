@@ -228,10 +228,30 @@ def summarize(results):
     return summary
 
 
-def compose_msg(module_name, target_type, summary, target_count, check_mode=False, nothing_given=None, interrupted_by=None):
-    """``entra_group_member: 2 removed, 1 already absent, 1 failed across 2 groups``; ``nothing_given`` names what was
-    empty when there is nothing to do (default: the members, or the targets when there are none); ``interrupted_by``
-    the signal that stopped the run."""
+LEADING_REASONS = 3               # distinct failure reasons that lead msg; the rest are counted
+LISTED_UNKNOWN = 3                # unknown members msg names; the rest are counted
+
+
+def _listed(items, limit, more):
+    shown_items = ', '.join(items[:limit])
+    return shown_items + (' and %d %s' % (len(items) - limit, more) if len(items) > limit else '')
+
+
+def failure_reasons(results):
+    """The distinct messages of the failed pairs, in the order of ``results``."""
+    return list(dict.fromkeys(entry['error']['message'] for entry in results
+                              if entry['status'] == FAILED and entry.get('error') and entry['error'].get('message')))
+
+
+def compose_msg(module_name, target_type, summary, target_count, check_mode=False, nothing_given=None, interrupted_by=None, reasons=(),
+                unknown_members=()):
+    """``entra_group_member: <up to three failure reasons>; and N more. 2 removed, 1 already absent, 1 failed across 2 groups;
+    1 member matches no object: 'x'``.
+
+    ``reasons`` (distinct failure messages) lead, so a failed task shows its cause where Ansible prints ``msg``;
+    ``nothing_given`` names what was empty when there is nothing to do (default: the members, or the targets when there
+    are none); ``interrupted_by`` the signal that stopped the run; ``unknown_members`` the members no object matched.
+    """
     head = '%s (check mode, nothing changed)' % module_name if check_mode else module_name
     if interrupted_by:
         head = '%s (interrupted by %s)' % (head, interrupted_by)
@@ -239,16 +259,27 @@ def compose_msg(module_name, target_type, summary, target_count, check_mode=Fals
     singular, plural = TARGET_NOUNS[target_type]
     if not counts:
         return '%s: nothing to do (no %s given)' % (head, nothing_given or ('members' if target_count else plural))
-    return '%s: %s across %d %s' % (head, ', '.join(counts), target_count, singular if target_count == 1 else plural)
+    text = '%s across %d %s' % (', '.join(counts), target_count, singular if target_count == 1 else plural)
+    if reasons:
+        lead = '; '.join(reasons[:LEADING_REASONS])
+        if len(reasons) > LEADING_REASONS:
+            lead += '; and %d more' % (len(reasons) - LEADING_REASONS)
+        text = '%s. %s' % (lead, text[0].upper() + text[1:])
+    if unknown_members:
+        text += '; %d %s no object: %s' % (len(unknown_members), 'member matches' if len(unknown_members) == 1 else 'members match',
+                                           _listed(["'%s'" % ref for ref in unknown_members], LISTED_UNKNOWN, 'more'))
+    return '%s: %s' % (head, text)
 
 
-def module_result(module_name, target_type, results, target_count, check_mode=False, nothing_given=None, interrupted_by=None):
+def module_result(module_name, target_type, results, target_count, check_mode=False, nothing_given=None, interrupted_by=None,
+                  unknown_members=()):
     """Everything the module returns: ``changed``, ``failed`` (whether it must fail), ``msg``, ``summary``, ``results``, ``check_mode``."""
     summary = summarize(results)
     return {
         'changed': any(summary[status] for status in CHANGES),
         'failed': bool(summary[FAILED]),
-        'msg': compose_msg(module_name, target_type, summary, target_count, check_mode, nothing_given, interrupted_by),
+        'msg': compose_msg(module_name, target_type, summary, target_count, check_mode, nothing_given, interrupted_by,
+                           failure_reasons(results), unknown_members),
         'summary': summary,
         'results': results,
         'check_mode': bool(check_mode),

@@ -102,14 +102,15 @@ def _batch_by_key(client, requests_by_key):
     return dict(zip(keys, client.batch([requests_by_key[key] for key in keys])))
 
 
-def upn_filter_request(upns):
-    """One GET of /users for up to UPN_FILTER_LIMIT UPNs (literals quoted here, URL-encoded with the query)."""
+def upn_filter_request(upns, prop='userPrincipalName'):
+    """One GET of /users for up to UPN_FILTER_LIMIT UPNs (or ``mail`` addresses; literals quoted here, URL-encoded with the query)."""
     values = ','.join(filter_literal(upn) for upn in upns)
-    return GraphRequest('GET', '/users', params={'$filter': 'userPrincipalName in (%s)' % values, '$select': USER_SELECT})
+    select = USER_SELECT if prop == 'userPrincipalName' else '%s,%s' % (USER_SELECT, prop)
+    return GraphRequest('GET', '/users', params={'$filter': '%s in (%s)' % (prop, values), '$select': select})
 
 
-def _users_by_upn(client, response):
-    """``{lower-cased UPN: user}`` from the answer to an ``upn_filter_request``; GraphError if there is none to read."""
+def _found_users(client, response):
+    """The users in the answer to an ``upn_filter_request``, every page; GraphError if there is none to read."""
     response.raise_for_error()
     body = response.body
     if not isinstance(body, dict) or not isinstance(body.get('value'), list):
@@ -118,8 +119,26 @@ def _users_by_upn(client, response):
     if body.get('@odata.nextLink'):
         # Fifteen users fit in any page Graph gives, but a user left on a page unread would be reported absent.
         users.extend(client.paged(body['@odata.nextLink']))
-    return {user['userPrincipalName'].lower(): user for user in users
-            if isinstance(user, dict) and user.get('id') and isinstance(user.get('userPrincipalName'), str)}
+    return [user for user in users if isinstance(user, dict) and user.get('id') and isinstance(user.get('userPrincipalName'), str)]
+
+
+def _users_by_upn(client, response):
+    """``{lower-cased UPN: user}`` from the answer to an ``upn_filter_request``; GraphError if there is none to read."""
+    return {user['userPrincipalName'].lower(): user for user in _found_users(client, response)}
+
+
+def users_by_mail(client, addresses):
+    """``{lower-cased address: user}`` for the users whose ``mail`` is one of ``addresses`` (a guest's is its external
+    e-mail address, which people give for its user principal name); a filter that fails finds nobody."""
+    chunks = [addresses[start:start + UPN_FILTER_LIMIT] for start in range(0, len(addresses), UPN_FILTER_LIMIT)]
+    found = {}
+    for response in client.batch([upn_filter_request(chunk, prop='mail') for chunk in chunks]):
+        try:
+            users = _found_users(client, response)
+        except GraphError:
+            continue  # only a hint was sought
+        found.update((str(user.get('mail')).lower(), user) for user in users if user.get('mail'))
+    return found
 
 
 def resolve_members(client, refs):
@@ -149,8 +168,8 @@ def resolve_members(client, refs):
     upns = [key for key in spelled if not is_object_id(key)]
     upn_keys = set(upns)
     upn_chunks = [upns[start:start + UPN_FILTER_LIMIT] for start in range(0, len(upns), UPN_FILTER_LIMIT)]
-    responses = client.batch([GraphRequest('GET', user_path(key), params={'$select': USER_SELECT}) for key in ids]
-                             + [upn_filter_request([spelled[key] for key in chunk]) for chunk in upn_chunks])
+    id_reads = [GraphRequest('GET', user_path(key), params={'$select': USER_SELECT}) for key in ids]
+    responses = client.batch(id_reads + [upn_filter_request([spelled[key] for key in chunk]) for chunk in upn_chunks])
     users, upn_errors = {}, {}
     for chunk, response in zip(upn_chunks, responses[len(ids):]):
         try:

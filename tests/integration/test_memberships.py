@@ -40,9 +40,10 @@ def test_each_user_leaves_their_own_groups_in_one_task_with_results_in_input_ord
     for entry in memberships[:4]:
         assert not sim.state.is_member(sim.state.id_of("group", entry["target"]), sim.state.user_id(entry["member"]))
     assert sim.state.is_member(sim.state.id_of("group", "All Staff"), sim.state.user_id(LEAVER))  # not asked for, kept
-    # One write per entry, none for a pair no entry names (every target with every member).
+    # One write per entry that is a membership (the read before showed the leaver is not in Sales), none for a pair no
+    # entry names (every target with every member).
     expected = {"/v1.0/groups/%s/members/%s/$ref" % (sim.state.id_of("group", entry["target"]), sim.state.user_id(entry["member"]))
-                for entry in memberships}
+                for entry in memberships[:4]}
     assert sorted(entry.path for entry in sim.log.writes()) == sorted(expected)
     # Each distinct group and user resolved once: three display names, one UPN filter for both users.
     assert sim.log.count(method="GET", path_re=r"^/v1\.0/groups$") == 3
