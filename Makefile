@@ -40,11 +40,34 @@ PYTEST_XDIST = $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS),)
 # ansible_collections path), whichever tests load it.
 PYTEST_COV := --cov=ansible_collections.entra.membership.plugins --cov-report=term:skip-covered
 
-# The oldest ansible-core that meta/runtime.yml admits; `make compat` runs the unit tests on it.
-COMPAT_CORE := ansible-core==2.16.19
-COMPAT_VENV := .venv-2.16
-# The test libraries come from requirements-dev.txt; the tools that need the newest core stay out.
-COMPAT_EXCLUDE := ^(ansible-core|ansible-lint|ansible-runner|ansible-builder|antsibull-[a-z-]+|matplotlib)==
+# The ansible-core matrix (docs/development.md, "Every ansible-core we claim"): core:python:suite.
+# .venv is ansible-core 2.19 with every tool; each core here gets .venv-<core> with the test
+# libraries only (requirements-test.txt), locked by constraints-core-<core>.txt. Suites: `full`
+# is MATRIX_FULL (every unit and integration test, as `make pytest` runs them but without
+# coverage; the simulator's own tests in tests/graphsim/ do not depend on the core and run in
+# `make pytest` only), `subset` is MATRIX_SUBSET. The Python comes from .ci/find-python.
+MATRIX := 2.16:3.11:full 2.20:3.12:subset 2.21:3.13:full
+MATRIX_FULL := tests/unit tests/integration
+MATRIX_SUBSET := tests/unit tests/integration/test_contract.py tests/integration/test_offboard_role.py
+# What a core whose Python is missing does: `skip` (a loud line, and the summary at the end of
+# `make test` names it) or `fail`.
+MISSING_PYTHON ?= skip
+MISSING_VERDICT = $(if $(filter skip,$(MISSING_PYTHON)),SKIPPED,FAILED (MISSING_PYTHON=$(MISSING_PYTHON)))
+# ansible-test sanity runs with the newest core of the matrix, or .venv's when its Python is missing.
+SANITY_CORE := $(lastword $(sort $(foreach entry,$(MATRIX),$(firstword $(subst :, ,$(entry))))))
+core_field = $(word $(2),$(subst :, ,$(filter $(1):%,$(MATRIX))))
+MATRIX_RECORD := $(BUILD)/matrix
+TEST_REQUIREMENTS := requirements.txt requirements-test.txt tests/graphsim/requirements.txt
+
+# galaxy-importer, in its own venv (its pins clash with requirements-dev.txt), with Automation
+# Hub's checks and without ansible-test's container: .ci/galaxy-importer.cfg.
+IMPORTER_VENV := .venv-importer
+IMPORTER_CONFIG := $(CURDIR)/.ci/galaxy-importer.cfg
+IMPORTER_WORK := $(BUILD)/importer
+# What galaxy-importer reports that is not ours to fix: its flake8 runs on every file that
+# ansible-doc names as a plugin's documentation, so on the YAML files that document the filters
+# (plugins/filter/<filter>.yml, the layout ansible-core documents), and finds them not Python.
+IMPORTER_ACCEPTED := ^WARNING: plugins/filter/[a-z0-9_]+\.yml:[0-9]+:[0-9]+: E999 SyntaxError
 
 BENCH_SCRIPT ?= tests/benchmarks/run.py
 
@@ -59,36 +82,43 @@ help:  ## list the targets
 # ---------------------------------------------------------------------------------------------
 # The CI pipeline, in order, stopping at the first failure.
 # ---------------------------------------------------------------------------------------------
-TEST_STEPS := venv sanity imports pytest compat lint changelog-lint docs-lint galaxy ee docs
+TEST_STEPS := venv sanity imports pytest matrix simulator lint reuse changelog-lint docs-lint galaxy importer ee docs
 
 .PHONY: test
-test:  ## everything CI runs: sanity, imports, pytest, compat (core 2.16), lint, changelog/docs lint, build+install, EE, docs site
+test:  ## everything CI runs: sanity, imports, pytest, the ansible-core matrix, lint, changelog/docs lint, build+install, galaxy-importer, EE, docs site
 	@total_start=$$(date +%s); \
 	$(MAKE) tree; \
+	rm -rf $(MATRIX_RECORD); \
 	for step in $(TEST_STEPS); do \
 		step_start=$$(date +%s); \
 		$(MAKE) $$step REUSE_TREE=1 || { echo "==> make test: FAILED in step '$$step'"; exit 1; }; \
 		echo "==> $$step: $$(( $$(date +%s) - step_start ))s"; \
 	done; \
+	$(MAKE) matrix-summary; \
 	echo "==> make test: all steps passed in $$(( $$(date +%s) - total_start ))s"
 
 # ---------------------------------------------------------------------------------------------
 # venv: created when missing, re-installed when a requirements file changes (stamp file).
 # ---------------------------------------------------------------------------------------------
 .PHONY: venv
-venv: $(VENV_STAMP)  ## create/update .venv from requirements-dev.txt + constraints-dev.txt
+venv: $(VENV_STAMP)  ## create/update .venv (ansible-core 2.19, every tool) from requirements-dev.txt + constraints-dev.txt
 
-$(VENV_STAMP): requirements.txt requirements-dev.txt constraints-dev.txt
+$(VENV_STAMP): $(TEST_REQUIREMENTS) requirements-dev.txt constraints-dev.txt
 	$(call banner,"venv: $(VENV) with the pinned requirements")
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP_INSTALL) -r requirements-dev.txt -c constraints-dev.txt
 	touch $@
 
 .PHONY: lock
-lock: venv  ## re-pin constraints-dev.txt from the venv (after changing requirements-dev.txt)
-	{ sed -n '1,/^# Regenerate/p' constraints-dev.txt; $(BIN)/python -m pip freeze --exclude-editable; } > constraints-dev.txt.new
-	mv constraints-dev.txt.new constraints-dev.txt
-	touch $(VENV_STAMP)
+lock: venv  ## re-pin every constraints*.txt from its venv (after changing a requirements file or a core's pin)
+	@# The header of each lock (down to its "# Regenerate" line) stays; the pins are the venv's.
+	@for pair in constraints-dev.txt:$(VENV) $(IMPORTER_VENV:.venv-%=constraints-%.txt:.venv-%) \
+			$(foreach entry,$(MATRIX),constraints-core-$(firstword $(subst :, ,$(entry))).txt:.venv-$(firstword $(subst :, ,$(entry)))); do \
+		lock=$${pair%%:*}; venv=$${pair#*:}; \
+		if [ ! -x $$venv/bin/python ]; then echo "lock: $$lock unchanged ($$venv does not exist)"; continue; fi; \
+		{ sed -n '1,/^# Regenerate/p' $$lock; $$venv/bin/python -m pip freeze --exclude-editable; } > $$lock.new; \
+		mv $$lock.new $$lock; touch $$venv/.entra-membership-requirements; echo "lock: $$lock from $$venv"; \
+	done
 
 # ---------------------------------------------------------------------------------------------
 # The ansible_collections/entra/membership copy for ansible-test and the galaxy build: exactly
@@ -113,10 +143,25 @@ tree:  ## the ansible_collections/entra/membership copy in .build/ (what sanity,
 # ansible-test sanity, offline: the get-pip stand-in replaces the download it would make.
 # ---------------------------------------------------------------------------------------------
 .PHONY: sanity
-sanity: venv tree  ## ansible-test sanity --venv on the copy (every test that runs offline)
-	$(call banner,"sanity: ansible-test sanity --venv --python $(SANITY_PYTHON)")
-	$(BIN)/python hacking/ansible-test-offline/install.py $(SANITY_PYTHON)
-	cd $(TREE) && $(BIN)/ansible-test sanity --venv --python $(SANITY_PYTHON) --color no
+sanity: venv tree  ## ansible-test sanity --venv on the copy with the newest ansible-test (every test that runs offline)
+	@mkdir -p $(MATRIX_RECORD)
+	@sanity_python=$(call core_field,$(SANITY_CORE),2); \
+	if .ci/find-python $$sanity_python > /dev/null; then \
+		$(MAKE) .venv-$(SANITY_CORE)/.entra-membership-requirements && \
+		$(MAKE) ansible-test-sanity SANITY_BIN=$(CURDIR)/.venv-$(SANITY_CORE)/bin SANITY_PYTHON=$$sanity_python && \
+		echo "sanity with ansible-test $(SANITY_CORE) on Python $$sanity_python" > $(MATRIX_RECORD)/sanity; \
+	else \
+		line="sanity with ansible-test $$($(BIN)/python -c 'import ansible; print(ansible.__version__)') from $(VENV): ansible-test $(SANITY_CORE) $(MISSING_VERDICT), no Python $$sanity_python on this machine"; \
+		printf '\n==> sanity: %s\n' "$$line"; echo "$$line" > $(MATRIX_RECORD)/sanity; \
+		test "$(MISSING_PYTHON)" = skip && $(MAKE) ansible-test-sanity SANITY_BIN=$(BIN) SANITY_PYTHON=$(SANITY_PYTHON); \
+	fi
+
+.PHONY: ansible-test-sanity
+ansible-test-sanity:
+	$(call banner,"sanity: $(SANITY_BIN)/ansible-test sanity --venv --python $(SANITY_PYTHON)")
+	$(SANITY_BIN)/python hacking/ansible-test-offline/install.py $(SANITY_PYTHON)
+	@# ansible-test looks for pythonX.Y on PATH: the venv's, not a pyenv shim that may refuse.
+	cd $(TREE) && PATH=$(SANITY_BIN):$$PATH $(SANITY_BIN)/ansible-test sanity --venv --python $(SANITY_PYTHON) --color no
 
 # ---------------------------------------------------------------------------------------------
 # pytest
@@ -131,19 +176,86 @@ units: venv  ## unit tests only (fast)
 	$(call banner,"units: pytest tests/unit")
 	$(BIN)/pytest $(PYTEST_XDIST) -m "not slow" tests/unit $(PYTEST_ARGS)
 
-.PHONY: compat
-compat:  ## unit tests against the oldest supported ansible-core (.venv-2.16)
-	$(call banner,"compat: unit tests on $(COMPAT_CORE)")
-	$(MAKE) $(COMPAT_VENV)/.entra-membership-requirements
-	$(COMPAT_VENV)/bin/python -c 'import ansible; print("ansible-core", ansible.__version__)'
-	$(COMPAT_VENV)/bin/pytest $(PYTEST_XDIST) -m "not slow" -p no:cacheprovider tests/unit $(PYTEST_ARGS)
+# Against a real tenant, so never a step of `make test` (tests/integration/test_live_check.py runs it
+# against the simulator instead). docs/development.md, "The live-tenant check": the ENTRA_LIVE_* variables.
+.PHONY: live-check
+live-check: venv  ## tests/live against the tenant ENTRA_LIVE_* name (read only unless ENTRA_LIVE_WRITE=1); skips, naming what is missing, without them
+	$(call banner,"live-check: pytest tests/live (report in $${ENTRA_LIVE_REPORT:-.build/live-check-report.md})")
+	$(BIN)/pytest -p no:cacheprovider tests/live $(PYTEST_ARGS)
 
-$(COMPAT_VENV)/.entra-membership-requirements: requirements.txt requirements-dev.txt Makefile
-	$(call banner,"compat venv: $(COMPAT_VENV)")
-	test -x $(COMPAT_VENV)/bin/python || $(PYTHON) -m venv $(COMPAT_VENV)
-	grep -Ev '$(COMPAT_EXCLUDE)' requirements-dev.txt | sed -E 's#^-r +#-r $(CURDIR)/#' > $(COMPAT_VENV)/requirements.txt
-	echo '$(COMPAT_CORE)' >> $(COMPAT_VENV)/requirements.txt
-	$(COMPAT_VENV)/bin/python -m pip install --disable-pip-version-check --quiet -r $(COMPAT_VENV)/requirements.txt
+# ---------------------------------------------------------------------------------------------
+# The ansible-core matrix. `make core CORE=2.21` runs one core; a missing Python is a loud skip
+# (or a failure with MISSING_PYTHON=fail), recorded in $(MATRIX_RECORD) for the summary.
+# ---------------------------------------------------------------------------------------------
+.PHONY: matrix
+matrix:  ## the tests on the other ansible-cores we claim (2.16, 2.20, 2.21), each in its own venv
+	@for entry in $(MATRIX); do $(MAKE) core CORE=$${entry%%:*} || exit 1; done
+
+.PHONY: core
+core:  ## the tests on one core of the matrix: make core CORE=2.21
+	@test -n "$(call core_field,$(CORE),1)" || { echo "core: CORE='$(CORE)' is not in the matrix ($(MATRIX))"; exit 2; }
+	@mkdir -p $(MATRIX_RECORD)
+	@if ! .ci/find-python $(call core_field,$(CORE),2) > /dev/null; then \
+		line="$(MISSING_VERDICT) ansible-core $(CORE): no Python $(call core_field,$(CORE),2) on this machine (install it, e.g. pyenv install $(call core_field,$(CORE),2))"; \
+		printf '\n==> matrix: %s\n' "$$line"; echo "$$line" > $(MATRIX_RECORD)/$(CORE); \
+		test "$(MISSING_PYTHON)" = skip; \
+	else \
+		$(MAKE) .venv-$(CORE)/.entra-membership-requirements && \
+		$(MAKE) core-pytest CORE=$(CORE) && \
+		echo "tested ansible-core $(CORE) ($(call core_field,$(CORE),3)) on Python $(call core_field,$(CORE),2)" > $(MATRIX_RECORD)/$(CORE); \
+	fi
+
+.PHONY: core-pytest
+core-pytest:
+	$(call banner,"core $(CORE): pytest ($(call core_field,$(CORE),3)) in .venv-$(CORE)")
+	.venv-$(CORE)/bin/python -c 'import ansible, sys; print("ansible-core", ansible.__version__, "on Python", sys.version.split()[0])'
+	@# Only this core's tools on PATH: ansible-runner starts ansible-playbook by name.
+	PATH=$(CURDIR)/.venv-$(CORE)/bin:$$PATH .venv-$(CORE)/bin/pytest $(PYTEST_XDIST) -m "not slow" -p no:cacheprovider \
+		$(if $(filter subset,$(call core_field,$(CORE),3)),$(MATRIX_SUBSET),$(MATRIX_FULL)) $(PYTEST_ARGS)
+
+.PHONY: compat
+compat:  ## the tests on the oldest core we claim (make core CORE=2.16)
+	@$(MAKE) core CORE=$(firstword $(subst :, ,$(firstword $(MATRIX))))
+
+.PHONY: matrix-summary
+matrix-summary:
+	@echo "==> ansible-core matrix: tested ansible-core $$($(BIN)/python -c 'import ansible; print(ansible.__version__)') (full, with coverage) on Python $$($(BIN)/python -c 'import sys; print(sys.version.split()[0])')"
+	@for entry in $(MATRIX); do core=$${entry%%:*}; \
+		if [ -f $(MATRIX_RECORD)/$$core ]; then echo "==> ansible-core matrix: $$(cat $(MATRIX_RECORD)/$$core)"; \
+		else echo "==> ansible-core matrix: ansible-core $$core NOT RUN"; fi; \
+	done
+	@if [ -f $(MATRIX_RECORD)/sanity ]; then echo "==> ansible-core matrix: $$(cat $(MATRIX_RECORD)/sanity)"; fi
+
+# A core's venv; the interpreter is found again here so that `make .venv-2.21/...` works alone.
+.venv-%/.entra-membership-requirements: $(TEST_REQUIREMENTS) constraints-core-%.txt
+	$(call banner,"venv: .venv-$* for ansible-core $*")
+	python=$$(.ci/find-python $(call core_field,$*,2)) && { test -x .venv-$*/bin/python || "$$python" -m venv .venv-$*; }
+	.venv-$*/bin/python -m pip install --disable-pip-version-check --quiet -r requirements-test.txt ansible-core -c constraints-core-$*.txt
+	touch $@
+
+# ---------------------------------------------------------------------------------------------
+# The simulator from a plain venv: what docs/simulator.md tells a user without make to run.
+# ---------------------------------------------------------------------------------------------
+GRAPHSIM_VENV := .venv-graphsim
+GRAPHSIM_ENV := $(BUILD)/graphsim-venv.env
+
+.PHONY: simulator
+simulator: $(GRAPHSIM_VENV)/.entra-membership-requirements  ## start the simulator from a venv with tests/graphsim/requirements.txt alone, then stop it
+	$(call banner,"simulator: PYTHONPATH=tests $(GRAPHSIM_VENV)/bin/python -m graphsim --port 0")
+	mkdir -p $(BUILD) && rm -f $(GRAPHSIM_ENV)
+	@# The env file appears once the server listens (docs/simulator.md).
+	PYTHONPATH=tests $(GRAPHSIM_VENV)/bin/python -m graphsim --port 0 --env-file $(GRAPHSIM_ENV) > $(BUILD)/graphsim-venv.log 2>&1 & \
+	server=$$!; \
+	for attempt in $$(seq 120); do [ -s $(GRAPHSIM_ENV) ] || ! kill -0 $$server 2>/dev/null && break; sleep 0.5; done; \
+	kill $$server 2>/dev/null; wait $$server || true; \
+	grep -q '^ENTRA_GRAPH_ENDPOINT=https://127.0.0.1:' $(GRAPHSIM_ENV) \
+		|| { echo "simulator: it did not start from $(GRAPHSIM_VENV):"; cat $(BUILD)/graphsim-venv.log; exit 1; }
+	@echo "simulator: started and stopped from $(GRAPHSIM_VENV) ($$(grep '^ENTRA_GRAPH_ENDPOINT=' $(GRAPHSIM_ENV)))"
+
+$(GRAPHSIM_VENV)/.entra-membership-requirements: tests/graphsim/requirements.txt
+	$(call banner,"venv: $(GRAPHSIM_VENV) from tests/graphsim/requirements.txt alone")
+	test -x $(GRAPHSIM_VENV)/bin/python || $(PYTHON) -m venv $(GRAPHSIM_VENV)
+	$(GRAPHSIM_VENV)/bin/python -m pip install --disable-pip-version-check --quiet -r tests/graphsim/requirements.txt
 	touch $@
 
 # ---------------------------------------------------------------------------------------------
@@ -165,6 +277,11 @@ lint: venv collections-link  ## ansible-lint, profile production (roles, playboo
 imports: venv collections-link  ## import-linter: plugins/module_utils is a stack whose imports only point down (.importlinter)
 	$(call banner,"imports: lint-imports (.importlinter)")
 	PYTHONPATH=$(BUILD)/collections $(BIN)/lint-imports --no-cache --no-logo
+
+.PHONY: reuse
+reuse: venv  ## reuse lint: every file's copyright and license are known (REUSE.toml)
+	$(call banner,"reuse: reuse lint")
+	$(BIN)/reuse lint --lines
 
 .PHONY: changelog-lint
 changelog-lint: venv
@@ -202,6 +319,28 @@ galaxy: build  ## build, install the tarball, ansible-doc every module and synta
 		$(BIN)/ansible-playbook entra.membership.$$playbook --syntax-check; \
 	done
 
+.PHONY: importer
+importer: build $(IMPORTER_VENV)/.entra-membership-requirements  ## galaxy-importer on the tarball, with Automation Hub's checks (offline)
+	$(call banner,"importer: galaxy-importer $(notdir $(TARBALL)) (.ci/galaxy-importer.cfg)")
+	rm -rf $(IMPORTER_WORK) && mkdir -p $(IMPORTER_WORK)
+	@# It runs flake8, ansible-lint and ansible-doc by name: its venv's, first on PATH. It writes
+	@# importer_result.json to the working directory.
+	cd $(IMPORTER_WORK) && PATH=$(CURDIR)/$(IMPORTER_VENV)/bin:$$PATH GALAXY_IMPORTER_CONFIG=$(IMPORTER_CONFIG) \
+		$(CURDIR)/$(IMPORTER_VENV)/bin/python -m galaxy_importer.main $(TARBALL) 2>&1 | tee $(IMPORTER_WORK)/importer.log
+	@# It exits 0 whatever its checks found (they are warnings, as on Galaxy): each is a failure here.
+	grep -q '^Importer processing completed successfully' $(IMPORTER_WORK)/importer.log \
+		|| { echo "importer: galaxy-importer did not complete the import"; exit 1; }
+	@findings=$$(grep -E '^(WARNING|ERROR|CRITICAL):' $(IMPORTER_WORK)/importer.log | grep -Ev '$(IMPORTER_ACCEPTED)' || true); \
+	accepted=$$(grep -Ec '$(IMPORTER_ACCEPTED)' $(IMPORTER_WORK)/importer.log || true); \
+	if [ -n "$$findings" ]; then printf 'importer: galaxy-importer reports:\n%s\n' "$$findings"; exit 1; fi; \
+	echo "importer: accepted, no finding (besides $$accepted flake8 E999 on the filters' YAML documentation, see the Makefile)"
+
+$(IMPORTER_VENV)/.entra-membership-requirements: requirements-importer.txt constraints-importer.txt
+	$(call banner,"venv: $(IMPORTER_VENV) for galaxy-importer")
+	test -x $(IMPORTER_VENV)/bin/python || $(PYTHON) -m venv $(IMPORTER_VENV)
+	$(IMPORTER_VENV)/bin/python -m pip install --disable-pip-version-check --quiet -r requirements-importer.txt -c constraints-importer.txt
+	touch $@
+
 # ---------------------------------------------------------------------------------------------
 # Execution environment (ansible-builder v3): the build context, offline; building the image
 # needs podman/docker and a registry (see docs/awx.md).
@@ -221,7 +360,9 @@ ee: galaxy  ## ansible-builder create for docs/awx/execution-environment.yml, th
 	test -f $(EE_CONTEXT)/_build/collections/$(notdir $(TARBALL))
 	test -f $(EE_CONTEXT)/_build/requirements.yml
 	grep -q 'ansible-galaxy collection install' $(EE_CONTEXT)/Containerfile
-	grep -q 'ansible-core>=2.16.0' $(EE_CONTEXT)/Containerfile
+	@# The image's Python and core: the ones docs/awx/execution-environment.yml names, supported and tested.
+	grep -q 'ansible-core>=2.20.0,<2.22' $(EE_CONTEXT)/Containerfile
+	grep -q 'python3.12' $(EE_CONTEXT)/Containerfile
 	@# What the image build will pip-install for the collection, read from the installed copy's
 	@# meta/execution-environment.yml exactly as ansible-builder's introspection in the image does.
 	$(BIN)/ansible-builder introspect $(INSTALLED) --write-pip $(EE_STAGE)/collection-python-deps.txt
@@ -247,7 +388,9 @@ docs: galaxy  ## antsibull-docs site of the installed collection in .build/docs/
 		'.. _common_return_values:' '' 'Common return values' '====================' '' \
 		'`Return Values <https://docs.ansible.com/projects/ansible/latest/reference_appendices/common_return_values.html>`_ in the Ansible documentation.' '' \
 		'.. _ansible_configuration_settings:' '' 'Ansible configuration settings' '==============================' '' \
-		'`Ansible Configuration Settings <https://docs.ansible.com/projects/ansible/latest/reference_appendices/config.html>`_ in the Ansible documentation.' \
+		'`Ansible Configuration Settings <https://docs.ansible.com/projects/ansible/latest/reference_appendices/config.html>`_ in the Ansible documentation.' '' \
+		'.. _action_plugins:' '' 'Action plugins' '==============' '' \
+		'`Action plugins <https://docs.ansible.com/projects/ansible/latest/plugins/action.html>`_ in the Ansible documentation.' \
 		> rst/ansible_references.rst && \
 	$(BIN)/sphinx-build -M html rst build -c . -W --keep-going --quiet
 	@echo "docs: open $(DOCS_SITE)/build/html/index.html"

@@ -17,6 +17,7 @@ from unittest import mock
 
 from ansible.module_utils import basic
 from ansible.module_utils.common import warnings as module_warnings
+from ansible.module_utils.common.parameters import PASS_VARS
 
 try:  # ansible-core >= 2.19: importing any controller code (ansible.errors, a filter plugin) flips this
     from ansible.module_utils import _internal as module_internals
@@ -32,6 +33,12 @@ except ImportError:  # older cores read the JSON from basic._ANSIBLE_ARGS
         with mock.patch.object(basic, "_ANSIBLE_ARGS", payload):
             yield
 
+
+# ansible-core >= 2.21 adds `invocation` (the options as the module saw them, no_log values masked)
+# only when the controller asks for it (INJECT_INVOCATION, off by default); older cores always add it
+# and would refuse the unknown flag. Asking, as a user with ANSIBLE_INJECT_INVOCATION=true does, lets
+# the tests read on every core what such a user (and older cores' -v output) would see.
+INVOCATION_ON_REQUEST = "inject_invocation" in PASS_VARS
 
 # Callables given each module's raw output (tests/secretscan.py looks for secrets in it).
 output_observers = []
@@ -52,6 +59,8 @@ def run_module(main, args, check_mode=False, diff=False):
     module_args = dict(args)
     module_args["_ansible_check_mode"] = check_mode
     module_args["_ansible_diff"] = diff
+    if INVOCATION_ON_REQUEST:
+        module_args["_ansible_inject_invocation"] = True
     stdout = io.StringIO()
     code = None
     # A module process starts with no warnings; in this one they would pile up from run to run.

@@ -35,6 +35,25 @@ options:
     default: refuse
 '''
 
+    # The member modules and entra_group_owner: entra.membership.members.unknown_members.
+    UNKNOWN_MEMBERS = r'''
+options:
+  unknown_members:
+    description:
+      - What a member (M(entra.membership.entra_group_owner)'s owner) that no object in the tenant matches (no user or other
+        object has that id or user principal name) is with O(state=absent); a typo must not pass unnoticed as a success.
+      - V(warn) reports its pairs V(absent) (it is in nothing) and emits one Ansible warning naming each such member (the first
+        ten, then a count); C(msg) counts and names them too.
+      - V(fail) reports its pairs V(failed) with C(error.code=MemberNotFound), so the task fails.
+      - V(ignore) reports its pairs V(absent) without a warning, as 1.0 did.
+      - With O(state=present) such a member is always V(failed) (C(MemberNotFound)): nothing can be added.
+      - When a member given as an e-mail address is a guest's C(mail), the warning or error names the guest's C(#EXT#) user
+        principal name and id to give instead.
+    type: str
+    choices: [warn, fail, ignore]
+    default: warn
+'''
+
     # Options shared by entra_group_member, entra_au_member and teams_member (plugins/module_utils/_runner.py).
     DOCUMENTATION = r'''
 options:
@@ -86,20 +105,6 @@ options:
         description: M(entra.membership.teams_member) only, with O(state=present); the other modules refuse the key.
         type: str
         choices: [member, owner]
-  unknown_members:
-    description:
-      - What a member that no object in the tenant matches (no user or other object has that id or user principal name) is
-        with O(state=absent), for a typo must not pass unnoticed as a success.
-      - V(warn) reports its pairs V(absent) (it is in nothing) and emits one Ansible warning naming each such member (the first
-        ten, then a count); C(msg) counts and names them too.
-      - V(fail) reports its pairs V(failed) with C(error.code=MemberNotFound), so the task fails.
-      - V(ignore) reports its pairs V(absent) without a warning, as 1.0 did.
-      - With O(state=present) such a member is always V(failed) (C(MemberNotFound)): nothing can be added.
-      - When a member given as an e-mail address is a guest's C(mail), the warning or error names the guest's C(#EXT#) user
-        principal name and id to give instead.
-    type: str
-    choices: [warn, fail, ignore]
-    default: warn
   state:
     description:
       - V(absent) takes each member out of each target; V(present) puts it in.

@@ -15,6 +15,8 @@ FOR INTERNAL COLLECTION USE ONLY: this interface may change in any release.
 from __future__ import annotations
 
 from ansible_collections.entra.membership.plugins.module_utils._connection_options import API_VERSION_ARGSPEC
+from ansible_collections.entra.membership.plugins.module_utils._discovery_access import ACCESS_KINDS, add_access
+from ansible_collections.entra.membership.plugins.module_utils._discovery_account import ACCOUNT_KINDS, add_account
 from ansible_collections.entra.membership.plugins.module_utils._engine_base import READ_PAGE_SIZE
 from ansible_collections.entra.membership.plugins.module_utils._engine_directory import ADMINISTRATIVE_UNITS, GROUPS
 from ansible_collections.entra.membership.plugins.module_utils._errors import error_dict
@@ -27,6 +29,7 @@ TRANSITIVE_REASON = 'reached through nested group membership'
 TEAM_ROLE_OWNER = 'owner'
 TEAM_ROLE_MEMBER = 'member'
 LIMITED_INFORMATION = 'LimitedInformation'
+MEMBERSHIP_KINDS = ('groups', 'administrative_units', 'teams')   # what discovery returns unless told otherwise (include)
 # What each read is and the permission it needs: Graph's 403 does not say which one is missing.
 _READS = {
     'user': ("the user '%s'", 'User.Read.All'),
@@ -275,6 +278,7 @@ def discovery_argument_spec():
     return dict(
         users=dict(type='list', elements='str', required=True),
         include_transitive=dict(type='bool', default=False),
+        include=dict(type='list', elements='str', choices=list(MEMBERSHIP_KINDS + ACCESS_KINDS + ACCOUNT_KINDS), default=list(MEMBERSHIP_KINDS)),
         api_version=dict(API_VERSION_ARGSPEC),
     )
 
@@ -295,4 +299,12 @@ def _discovery_task(module, module_name):
     except ValueError as exc:
         module.fail_json(msg=str(exc), changed=False)
     users = discover(module.client, user_refs, params['include_transitive'], warn=module.warn) if user_refs else []
+    include = params['include']
+    if users:
+        add_access(module.client, users, include)
+        add_account(module.client, users, include)
+    for entry in users:
+        for kind in MEMBERSHIP_KINDS:
+            if kind not in include:
+                entry.pop(kind)  # read all the same: teams come from the groups, and the failure of a read is the user's
     return dict(changed=False, msg=compose_msg(module_name, users), users=users, tenant_id=params['tenant_id'] or None, cloud=params['cloud'])

@@ -61,6 +61,7 @@ class MemberEngine:
     """The engine of one member module. Subclasses set the attributes and implement ``decide_open_pairs``."""
 
     option = None          # the module option naming the targets, e.g. 'groups'
+    member_option = 'members'  # the module option naming the members ('owners' for a group's owners)
     target_type = None     # results' target.type: group | administrative_unit | team
     noun = None            # the target in messages: 'group', 'administrative unit', 'team'
     select = None          # properties read with each target for the guards (comma-separated), or None
@@ -85,6 +86,14 @@ class MemberEngine:
     def decide_open_pairs(self, client, pairs, state, check_mode, diff_mode):
         """Decide every pair still open (``pair.outcome is None``): read what must be read, then predict or write."""
         raise NotImplementedError('%s must implement decide_open_pairs' % type(self).__name__)
+
+    def added_pairs(self):
+        """Pairs the engine wrote (or would write) of its own accord while deciding, e.g. a substitute owner; reported after the given ones."""
+        return []
+
+    def result_fields(self, pair):  # pylint: disable=unused-argument
+        """Fields ``pair``'s result carries besides the member modules' own (what a restore needs)."""
+        return {}
 
 
 def read_memberships(client, pairs, members_path):

@@ -44,30 +44,38 @@ ROLE_MANAGEMENT = 'RoleManagement.ReadWrite.Directory'
 
 # admin-units-restricted-management: objects in such a unit are changed only by those assigned a role scoped to it.
 _RESTRICTED_GROUP = ("group '%s' is in a restricted management administrative unit: only administrators assigned a role scoped to that "
-                     "administrative unit can change its members")
+                     "administrative unit can change its %s")
 _RESTRICTED_UNIT = ("administrative unit '%s' is a restricted management administrative unit: only administrators assigned a role scoped "
                     "to it can change its members")
 _RESTRICTED_ADVICE = '; ask one of them, or, if this app holds such a role, set restricted_management: attempt'
 
 
-def group_refusal(target):
-    """``(code, message)`` when Graph will not let anyone change this group's members through ``$ref``, else None."""
+def group_refusal(target, relationship='members'):
+    """``(code, message)`` when Graph will not let anyone change this group's ``relationship`` through ``$ref``, else None."""
     raw = target.raw or {}
     name = target.display_name
     group_types = raw.get('groupTypes') or []
-    dynamic = dynamic_membership_refusal('group', target)
+    # A dynamic rule governs members only: a dynamic group's owners can change.
+    dynamic = dynamic_membership_refusal('group', target) if relationship == 'members' else None
     if dynamic:
         return dynamic
     if raw.get('onPremisesSyncEnabled'):
-        return ('OnPremisesSynced', "group '%s' is synced from on-premises Active Directory: change its members in Active Directory, "
-                                    "the next sync brings the change to Entra ID" % name)
+        return ('OnPremisesSynced', "group '%s' is synced from on-premises Active Directory: change its %s in Active Directory, "
+                                    "the next sync brings the change to Entra ID" % (name, relationship))
     if raw.get('mailEnabled') and 'Unified' not in group_types:
         kind = 'a mail-enabled security group' if raw.get('securityEnabled') else 'a distribution list'
-        return ('MailEnabledGroup', "group '%s' is %s, whose members are managed by Exchange Online: change it in Exchange Online "
-                                    "(Exchange admin center, or Remove-DistributionGroupMember / Add-DistributionGroupMember)" % (name, kind))
+        return ('MailEnabledGroup', "group '%s' is %s, whose %s are managed by Exchange Online: change it in Exchange Online "
+                                    "(Exchange admin center, or Remove-DistributionGroupMember / Add-DistributionGroupMember)" % (name, kind, relationship))
     if raw.get('isManagementRestricted'):
-        return ('ManagementRestricted', _RESTRICTED_GROUP % name + _RESTRICTED_ADVICE)
+        # restricted_management: attempt is an option of the member modules only
+        advice = _RESTRICTED_ADVICE if relationship == 'members' else '; ask one of them'
+        return ('ManagementRestricted', _RESTRICTED_GROUP % (name, relationship) + advice)
     return None
+
+
+def group_owner_refusal(target):
+    """``group_refusal`` for a group's owners."""
+    return group_refusal(target, 'owners')
 
 
 def administrative_unit_refusal(target):
@@ -85,7 +93,7 @@ def restricted_rule(target):
     """Why only some may change ``target``'s members (a restricted management administrative unit), or None."""
     raw = target.raw or {}
     if target.type == 'group' and raw.get('isManagementRestricted'):
-        return _RESTRICTED_GROUP % target.display_name
+        return _RESTRICTED_GROUP % (target.display_name, 'members')
     if target.type == 'administrative_unit' and raw.get('isMemberManagementRestricted'):
         return _RESTRICTED_UNIT % target.display_name
     return None
@@ -110,14 +118,16 @@ class DirectoryKind:
     odata_type: str               # its @odata.type in a memberOf answer
     write_permissions: tuple      # any one of them lets an app change members
     refusal: object               # target -> (code, message) | None
+    relationship: str = 'members'  # the navigation property written through $ref: members, or a group's owners
 
     def denial_explanation(self, target):
         """Why Graph answered 403 to a write on ``target``, and what to do."""
         needed = ' or '.join(self.write_permissions)
         if self.target_type == 'group' and _needs_role_management(target):
-            return ("%s '%s' is role-assignable: changing its members needs the permission %s in addition to %s; grant it to the app "
-                    "(admin consent), or let a Privileged Role Administrator make the change" % (self.noun, target.display_name, ROLE_MANAGEMENT, needed))
-        return "the app may not change the members of %s '%s': it needs %s" % (self.noun, target.display_name, needed)
+            return ("%s '%s' is role-assignable: changing its %s needs the permission %s in addition to %s; grant it to the app "
+                    "(admin consent), or let a Privileged Role Administrator make the change"
+                    % (self.noun, target.display_name, self.relationship, ROLE_MANAGEMENT, needed))
+        return "the app may not change the %s of %s '%s': it needs %s" % (self.relationship, self.noun, target.display_name, needed)
 
     def predicted_denial(self, granted, target):
         denial = predicted_denial(granted, self.write_permissions, self.denial_explanation(target))
@@ -145,15 +155,19 @@ ADMINISTRATIVE_UNITS = DirectoryKind(
 
 
 def members_path(kind, api_version, target_id):
-    return '%s/%s/members' % (target_collection(kind.target_type, api_version), object_id_segment(target_id))
+    """``.../members`` (or ``.../owners`` for a kind whose relationship is a group's owners)."""
+    return '%s/%s/%s' % (target_collection(kind.target_type, api_version), object_id_segment(target_id), kind.relationship)
 
 
 def ref_path(kind, api_version, target_id, member_id=None):
-    """``.../members/$ref`` (add) or ``.../members/{member-id}/$ref`` (remove): the only write paths there are."""
+    """``.../members/$ref`` (add) or ``.../members/{member-id}/$ref`` (remove), ``owners`` alike: the only write paths there are.
+
+    Without ``/$ref`` Graph deletes the member (or owner) object itself (group-delete-members' and group-delete-owners' pages).
+    """
     path = members_path(kind, api_version, target_id)
     path += '/%s/$ref' % object_id_segment(member_id) if member_id else '/$ref'
     if not path.endswith('/$ref'):  # group-delete-members' Caution: this would delete the member object
-        raise ValueError('refusing a member write without /$ref: %s' % path)
+        raise ValueError('refusing a %s write without /$ref: %s' % (kind.relationship, path))
     return path
 
 

@@ -34,6 +34,7 @@ TARGET_NOUNS = {
     'group': ('group', 'groups'),
     'administrative_unit': ('administrative unit', 'administrative units'),
     'team': ('team', 'teams'),
+    'principal': ('principal', 'principals'),   # the access modules count the principals they were given
 }
 
 _STATUS_WORDS = {REMOVED: 'removed', ADDED: 'added', ABSENT: 'already absent', PRESENT: 'already present',
@@ -45,6 +46,18 @@ _STATUS_WORDS = {REMOVED: 'removed', ADDED: 'added', ABSENT: 'already absent', P
 _REF_NOT_PRESENT = 'one or more removed object references do not exist'
 _REF_ALREADY_PRESENT = 'one or more added object references already exist'
 _DENIAL_STATUS = 403
+# An assignment's "already there" and "not there" answers (app role assignments, directory role assignments and their
+# PIM requests), matched on Graph's code or the start of its message: "Permission being assigned already exists on the
+# object" (appRoleAssignment), "A conflicting object with one or more of the specified property values is present in the
+# directory." (roleAssignment), RoleAssignmentExists / RoleAssignmentDoesNotExist (unifiedRoleEligibilityScheduleRequest,
+# unifiedRoleAssignmentScheduleRequest).
+_ASSIGNMENT_PRESENT = ('permission being assigned already exists', 'a conflicting object with one or more of the specified property values',
+                       'roleassignmentexists')
+_ASSIGNMENT_NOT_PRESENT = ('roleassignmentdoesnotexist',)
+# assignLicense's "not held directly" answers (400 Request_BadRequest, user-assignlicense): "User does not have a corresponding
+# license." and, when only a group gives the sku, "User license is inherited from group membership and cannot be removed directly
+# from the user." Both name no sku, so they say which sku is gone only when the request removed one.
+_LICENSE_NOT_HELD = ('user does not have a corresponding license', 'user license is inherited from group membership')
 
 
 class Outcome(namedtuple('Outcome', 'status error request_id')):
@@ -136,6 +149,47 @@ def _echo_of_own_write(response, changed_by_us, changed, unchanged, answer):
                    "but the membership could not be read before writing; check mode or a re-run shows where it stands" % answer)
         return outcome(FAILED, error_dict(response.status, 'UnknownOutcome', message, response.request_id), response.request_id)
     return outcome(changed if changed_by_us else unchanged, None, response.request_id)
+
+
+def _answers(response, texts):
+    said = ('%s %s' % ((response.error.code if response.error else '') or '', _message_of(response))).lower()
+    return response.status in (400, 409) and any(text in said for text in texts)
+
+
+def assignment_removal_outcome(response, denial_explanation=None, held=None):
+    """The answer to removing an assignment (a DELETE of it, or a PIM ``adminRemove`` request): 2xx removed; 404 or
+    Graph's "does not exist" absent (removed, when it answers a repeated write of one ``held`` before); else failed."""
+    if response.ok:
+        return outcome(REMOVED, None, response.request_id)
+    if response.status == 404 or _answers(response, _ASSIGNMENT_NOT_PRESENT):
+        return outcome(REMOVED if held and _replayed(response) else ABSENT, None, response.request_id)
+    return failure(response.error, _explanation_for(response, denial_explanation))
+
+
+def assignment_addition_outcome(response, denial_explanation=None, held=None):
+    """The answer to creating an assignment (a POST, or a PIM ``adminAssign`` request): 2xx added; Graph's "already
+    exists" present (added, when it answers a repeated write of one not ``held`` before); else failed."""
+    if response.ok:
+        return outcome(ADDED, None, response.request_id)
+    if _answers(response, _ASSIGNMENT_PRESENT):
+        return outcome(ADDED if held is False and _replayed(response) else PRESENT, None, response.request_id)
+    return failure(response.error, _explanation_for(response, denial_explanation))
+
+
+def license_removal_outcome(response, denial_explanation=None, held=None, removed_together=1):
+    """The answer to ``POST /users/{id}/assignLicense`` with ``removeLicenses``: 200 removed; "not held directly" absent when
+    the request removed this sku alone (removed, when it answers a repeated write of one ``held`` before); with several skus
+    in one request Graph does not say which one is gone, so nothing is known of this one: failed, to be run again."""
+    if response.ok:
+        return outcome(REMOVED, None, response.request_id)
+    if _answers(response, _LICENSE_NOT_HELD):
+        if held and _replayed(response):
+            return outcome(REMOVED, None, response.request_id)
+        if removed_together == 1:
+            return outcome(ABSENT, None, response.request_id)
+        return failure(response.error, 'the direct licenses changed since they were read, and Graph does not say which of the %d removed '
+                                       'together it no longer finds: run again' % removed_together)
+    return failure(response.error, _explanation_for(response, denial_explanation))
 
 
 def team_write_outcomes(response, user_ids, state, denial_explanation=None, members_before=None):

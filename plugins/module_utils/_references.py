@@ -44,6 +44,16 @@ def object_id_segment(value):
     return value.lower()
 
 
+_ASSIGNMENT_ID = re.compile(r'^[A-Za-z0-9_-]{1,200}$')
+
+
+def assignment_id_segment(value):
+    """An assignment's id (base64url, as Graph gives app role and directory role assignments) ready for a path; anything else refused."""
+    if not isinstance(value, str) or not _ASSIGNMENT_ID.match(value):
+        raise ValueError("'%s' is not an assignment id" % value)
+    return value
+
+
 def shown(value):
     """``value`` for a message: characters that would not show (controls, bidi marks, surrogates) as escapes."""
     return ''.join(char if char.isprintable() else char.encode('unicode_escape').decode('ascii') for char in str(value))

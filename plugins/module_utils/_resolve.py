@@ -168,8 +168,9 @@ def resolve_members(client, refs):
     upns = [key for key in spelled if not is_object_id(key)]
     upn_keys = set(upns)
     upn_chunks = [upns[start:start + UPN_FILTER_LIMIT] for start in range(0, len(upns), UPN_FILTER_LIMIT)]
-    id_reads = [GraphRequest('GET', user_path(key), params={'$select': USER_SELECT}) for key in ids]
-    responses = client.batch(id_reads + [upn_filter_request([spelled[key] for key in chunk]) for chunk in upn_chunks])
+    reads = [GraphRequest('GET', user_path(key), params={'$select': USER_SELECT}) for key in ids]
+    reads += [upn_filter_request([spelled[key] for key in chunk]) for chunk in upn_chunks]
+    responses = client.batch(reads)
     users, upn_errors = {}, {}
     for chunk, response in zip(upn_chunks, responses[len(ids):]):
         try:

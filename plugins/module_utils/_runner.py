@@ -50,19 +50,22 @@ UNKNOWN_MEMBERS = ('warn', 'fail', 'ignore')
 LISTED_IN_WARNING = 10
 
 
-def member_argument_spec(targets_option, **extra):
-    """The argument_spec of a member module: its target option, the shared options, and ``extra``.
+def member_argument_spec(targets_option, members_option='members', **extra):
+    """The argument_spec of a member module: its target option, its members option, the shared options, and ``extra``.
 
-    Either ``memberships`` or the targets option with ``members``: see ``member_option_rules``.
+    Either ``memberships`` or the targets option with ``members``: see ``member_option_rules``. A module whose members
+    option has another name (entra_group_owner's ``owners``) has no ``memberships``: both its options are required.
     """
     spec = dict(
-        members=dict(type='list', elements='str'),
-        memberships=dict(type='list', elements='dict'),
         state=dict(type='str', default='absent', choices=['absent', 'present']),
         unknown_members=dict(type='str', default='warn', choices=list(UNKNOWN_MEMBERS)),
         api_version=dict(API_VERSION_ARGSPEC),
     )
-    spec[targets_option] = dict(type='list', elements='str')
+    alone = members_option != 'members'
+    spec[members_option] = dict(type='list', elements='str', required=alone)
+    if not alone:
+        spec[MEMBERSHIPS] = dict(type='list', elements='dict')
+    spec[targets_option] = dict(type='list', elements='str', required=alone)
     spec.update(extra)
     return spec
 
@@ -177,7 +180,7 @@ def _diff(pairs, engine):
             continue
         header = "%s '%s' (%s)" % (engine.noun, entry['target'].display_name, entry['target'].id)
         diffs.append({'before_header': header, 'after_header': header,
-                      'before': {'members': sorted(entry['before'])}, 'after': {'members': sorted(entry['after'])}})
+                      'before': {engine.member_option: sorted(entry['before'])}, 'after': {engine.member_option: sorted(entry['after'])}})
     return diffs
 
 
@@ -201,12 +204,12 @@ class _Request:
             self.target_refs = list(dict.fromkeys(target for target, _member, _role in self.entries))
             self.member_refs = list(dict.fromkeys(member for _target, member, _role in self.entries))
         else:
-            for option in (engine.option, 'members'):
+            for option in (engine.option, engine.member_option):
                 if params[option] is None:  # given as null: AnsibleModule counts it as given
                     raise ValueError('%s is null: give a list (it may be empty), or give %s instead of %s and members'
                                      % (option, MEMBERSHIPS, engine.option))
             self.target_refs = checked_references(engine.option, params[engine.option], target_problem, MAX_TARGETS)
-            self.member_refs = checked_references('members', params['members'], member_problem, MAX_MEMBERS)
+            self.member_refs = checked_references(engine.member_option, params[engine.member_option], member_problem, MAX_MEMBERS)
             self.entries = [(target, member, None) for target in self.target_refs for member in self.member_refs]
         self.default_role = params.get('role')
 
@@ -246,7 +249,7 @@ def _list_pairs(module, engine, request, targets, members):
     clash = _targets_given_twice(targets, engine.option, engine.noun)
     if clash:
         module.fail_json(msg=clash, changed=False)
-    member_refs = fold_members(members, module.warn)
+    member_refs = fold_members(members, module.warn, option=engine.member_option)
     pairs = [Pair(target_ref, targets[target_ref], member_ref, members[member_ref], request.default_role)
              for target_ref in request.target_refs for member_ref in member_refs]
     return pairs, len(request.target_refs)
@@ -281,11 +284,12 @@ def _member_task(module, module_name, engine):
             pair.outcome = _decided_without_writing(pair, engine, state, params['unknown_members'], hints.get(pair.member_ref, ''))
     noted = unknown if state == 'absent' and params['unknown_members'] == 'warn' else []
     if noted:
-        _warn_unknown_members(module, MEMBERSHIPS if request.from_memberships else 'members', noted, _warning_hint(noted, hints))
+        _warn_unknown_members(module, MEMBERSHIPS if request.from_memberships else engine.member_option, noted, _warning_hint(noted, hints))
     engine.decide_open_pairs(client, pairs, state, check_mode, module.diff_mode)
+    pairs += engine.added_pairs()
 
-    results = [pair_result(target_view(pair.target_ref, pair.target, engine.target_type), pair.member_ref, pair.member_id, pair.outcome,
-                           pair.role, engine.with_role) for pair in pairs]
+    results = [dict(pair_result(target_view(pair.target_ref, pair.target, engine.target_type), pair.member_ref, pair.member_id, pair.outcome,
+                                pair.role, engine.with_role), **engine.result_fields(pair)) for pair in pairs]
     result = module_result(module_name, engine.target_type, results, target_count, check_mode, interrupted_by=module.interrupted_by,
                            unknown_members=[shown(ref) for ref in noted])
     if module.diff_mode:

@@ -37,6 +37,7 @@ extends_documentation_fragment:
   - entra.membership.graph
   - entra.membership.members
   - entra.membership.members.api_version
+  - entra.membership.members.unknown_members
   - entra.membership.members.restricted_management
 notes:
   - "Permissions: C(AdministrativeUnit.ReadWrite.All) to change members (delegated access also needs the Privileged Role

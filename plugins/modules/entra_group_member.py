@@ -44,6 +44,7 @@ extends_documentation_fragment:
   - entra.membership.graph
   - entra.membership.members
   - entra.membership.members.api_version
+  - entra.membership.members.unknown_members
   - entra.membership.members.restricted_management
 notes:
   - "Permissions (application or delegated): C(GroupMember.ReadWrite.All) to change members; role-assignable groups also need

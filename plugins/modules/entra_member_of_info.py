@@ -47,6 +47,23 @@ options:
         minus the direct groups). They are never removable directly; they end when the direct memberships that lead to them end.
     type: bool
     default: false
+  include:
+    description:
+      - What to return for each user. V(groups), V(administrative_units) and V(teams) are the direct memberships (the default);
+        the others are the access a membership list misses, each entry with C(removable), C(reason) and C(reason_code) decided by
+        the module that would remove it.
+      - V(owned_groups), the groups the user owns (M(entra.membership.entra_group_owner)); an app cannot list a user's owned
+        objects, so every group of the tenant is read once with its owners (C(GET /groups?$expand=owners)), a cost that grows with
+        the tenant, not with the user.
+      - V(directory_roles), the user's directory roles, active and PIM-eligible (M(entra.membership.entra_directory_role_assignment)).
+      - V(app_roles), the user's enterprise application assignments (M(entra.membership.entra_app_role_assignment)).
+      - V(licenses), the user's licenses, direct and given by a group (M(entra.membership.entra_user_license)).
+      - V(account), whether the account is enabled, its sign-in sessions and its privileged roles (M(entra.membership.entra_user_account)).
+      - The memberships are read whatever is asked (teams come from the groups); only the kinds given are returned.
+    type: list
+    elements: str
+    choices: [groups, administrative_units, teams, owned_groups, directory_roles, app_roles, licenses, account]
+    default: [groups, administrative_units, teams]
 extends_documentation_fragment:
   - entra.membership.graph
   - entra.membership.members.api_version
@@ -72,6 +89,10 @@ notes:
     and description, not the flags); the role is V(owner) when the user is among the group's owners, which are the team's owners."
   - A Graph error reading one user (for example a 403) sets that user's RV(users[].error) and fails the task after all users are
     read; RV(users) is still returned in full.
+  - "O(include) kinds beyond memberships need more: V(owned_groups) C(Group.Read.All) (or C(Directory.Read.All)); V(directory_roles)
+    C(RoleManagement.Read.Directory) and C(Directory.Read.All); V(app_roles) C(Directory.Read.All); V(licenses)
+    C(LicenseAssignment.Read.All) (the tenant's skus; C(GroupMember.Read.All) names the groups that give licenses); V(account)
+    C(RoleManagement.Read.Directory) (who holds a privileged role)."
   - See the collection's C(docs/discovery.md).
 seealso:
   - module: entra.membership.entra_group_member
@@ -157,6 +178,7 @@ users:
       sample: {status: 403, code: Authorization_RequestDenied, message: "...", request_id: 5f8a0e9c-1111-4c1d-9a55-3e1f6b0b7a21}
     groups:
       description: The groups the user is a direct member of; a team's group is here too, with RV(users[].groups[].is_team=true).
+      returned: when O(include) has V(groups) (the default)
       type: list
       elements: dict
       contains:
@@ -207,6 +229,7 @@ users:
           type: str
     administrative_units:
       description: The administrative units the user is a direct member of.
+      returned: when O(include) has V(administrative_units) (the default)
       type: list
       elements: dict
       contains:
@@ -238,6 +261,7 @@ users:
       description:
         - The teams among RV(users[].groups), each C({id, display_name, type, role, removable, reason, reason_code}) with
           C(type=team); the team's id is its group's, and it is removable exactly when its group is (same C(reason) and C(reason_code)).
+      returned: when O(include) has V(teams) (the default)
       type: list
       elements: dict
       contains:
@@ -251,6 +275,52 @@ users:
       returned: when O(include_transitive=true)
       type: list
       elements: dict
+    owned_groups:
+      description:
+        - The groups the user owns, C({id, display_name, type, is_team, sole_owner, removable, reason, reason_code}).
+        - C(sole_owner) is V(true) when no other user owns the group; it stays removable, as M(entra.membership.entra_group_owner)
+          adds a substitute owner first (C(reason) says so). V(removable=false) for the groups whose owners Graph does not let an
+          app change (V(OnPremisesSynced), V(MailEnabledGroup), V(ManagementRestricted)).
+      returned: when O(include) has V(owned_groups)
+      type: list
+      elements: dict
+    directory_roles:
+      description:
+        - The user's directory role assignments, as M(entra.membership.entra_directory_role_assignment) returns them,
+          C({id, display_name, type, scope, scope_display_name, assignment_type, schedule, assignment_id, through, removable, reason,
+          reason_code}); C(id) is the role definition id, C(type) V(directory_role).
+        - V(removable=false) for a role held through a group (V(HeldThroughGroup)) and for the tenant's last active Global
+          Administrator (V(LastGlobalAdministrator)).
+      returned: when O(include) has V(directory_roles)
+      type: list
+      elements: dict
+    app_roles:
+      description:
+        - The user's enterprise application assignments, as M(entra.membership.entra_app_role_assignment) returns them,
+          C({id, display_name, type, app_role_id, app_role, assignment_id, through, removable, reason, reason_code}); C(id) is the
+          service principal's id, C(type) V(application), C(reason_code) V(HeldThroughGroup) for one held through a group.
+      returned: when O(include) has V(app_roles)
+      type: list
+      elements: dict
+    licenses:
+      description:
+        - The user's licenses, as M(entra.membership.entra_user_license) returns them,
+          C({id, display_name, type, sku_part_number, disabled_plans, disabled_plan_names, through, removable, reason, reason_code});
+          C(id) is the C(skuId), C(display_name) the part number, C(type) V(sku).
+        - V(removable=false) for a license a group gives (V(HeldThroughGroup)), which ends when the user leaves the group.
+      returned: when O(include) has V(licenses)
+      type: list
+      elements: dict
+    account:
+      description:
+        - The account, C({account_enabled, sign_in_sessions_valid_from, user_type, on_premises_sync_enabled, privileged_roles, removable,
+          reason, reason_code}); C(privileged_roles) names the active privileged directory roles the user holds at the tenant (through
+          a group too), V(null) when they could not be read.
+        - C(removable) says whether M(entra.membership.entra_user_account) would disable it with its defaults; V(false) for an account
+          synced from on-premises (V(OnPremisesSynced)) and for one that holds a privileged role (V(PrivilegedAccount)).
+        - V(null) for a user that was not found or could not be read.
+      returned: when O(include) has V(account)
+      type: dict
 graph_stats:
   description:
     - What the run asked of Graph, to size forks and AWX job slices against Graph's per-application throttling limits.

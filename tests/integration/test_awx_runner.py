@@ -28,7 +28,9 @@ import ansible_runner
 import pytest
 import yaml
 from jinja2 import StrictUndefined
+from graphsim import GraphSimulator
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from offboard_runs import descendants, leavers_tenant, wait_until_gone, wait_until_quiet
 from secretscan import TOKEN_LIKE
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -144,9 +146,14 @@ def survey_extra_vars(survey, answers):
     return extra_vars
 
 
-def awx_job(tmp_path, env, extra_vars, check, playbook=PLAYBOOK):
-    """Lay out a private data directory as AWX does for this job template and run it with ansible-runner."""
+def awx_job(tmp_path, env, extra_vars, check, playbook=PLAYBOOK, cancel_callback=None):
+    """Lay out a private data directory as AWX does for this job template and run it with ansible-runner.
+
+    The job's HOME is in the private data directory, as the execution environment's is in its container:
+    gone with the job (docs/awx.md, "Where the reports go").
+    """
     private_data_dir = tmp_path / "awx-job"
+    env = dict(env, HOME=str(private_data_dir / "home"))
     project = private_data_dir / "project"
     # The project checkout: the collection's repository at the release tag (docs/awx.md, step 2).
     shutil.copytree(os.path.join(REPO_ROOT, "playbooks"), project / "playbooks",
@@ -164,7 +171,11 @@ def awx_job(tmp_path, env, extra_vars, check, playbook=PLAYBOOK):
     (env_dir / "extravars").write_text(yaml.safe_dump(extra_vars))
     if check:
         (env_dir / "cmdline").write_text("--check")
-    return ansible_runner.run(private_data_dir=str(private_data_dir), playbook=playbook, ident="1", quiet=True, timeout=600)
+    if cancel_callback:
+        # How often ansible-runner asks whether the job was cancelled (AWX's receptor worker asks continually).
+        (env_dir / "settings").write_text(yaml.safe_dump({"pexpect_timeout": 0.1}))
+    return ansible_runner.run(private_data_dir=str(private_data_dir), playbook=playbook, ident="1", quiet=True, timeout=600,
+                              cancel_callback=cancel_callback)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -190,14 +201,14 @@ def play_recap(runner):
     return {key: sum(stats[0].get(key, {}).values()) for key in ("ok", "changed", "failures", "dark", "skipped")}
 
 
-def assert_no_secret_in_job_output(runner, private_data_dir, secrets):
+def assert_no_secret_in_job_output(runner, private_data_dir, secrets, report_dirs=()):
     shown = [("event %s" % event.get("counter"), json.dumps(event)) for event in runner.events]
     shown.append(("stdout", runner.stdout.read()))
-    reports = os.path.join(private_data_dir, "project", "playbooks")
-    for directory, _dirs, files in os.walk(reports):
-        for name in files:
-            with open(os.path.join(directory, name), encoding="utf-8", errors="replace") as report:
-                shown.append((name, report.read()))
+    for reports in [os.path.join(private_data_dir, "home")] + [str(path) for path in report_dirs]:
+        for directory, _dirs, files in os.walk(reports):
+            for name in files:
+                with open(os.path.join(directory, name), encoding="utf-8", errors="replace") as report:
+                    shown.append((name, report.read()))
     for where, text in shown:
         for secret in secrets:
             assert secret not in text, "a secret appears in %s" % where
@@ -254,7 +265,9 @@ def test_route_a_check_then_run(graphsim, tmp_path, survey):
     env = {**site_settings(sim), **azure_rm_environment({
         "subscription": "00000000-0000-0000-0000-000000000000", "client": credentials["client_id"],
         "secret": credentials["client_secret"], "tenant": credentials["tenant_id"], "cloud_environment": "AzureCloud"})}
-    extra_vars = survey_extra_vars(survey, survey_answers())
+    # The job template's Variables: the reports on a persistent volume (docs/awx.md), here a directory that outlives the jobs.
+    volume = tmp_path / "volume" / "reports"
+    extra_vars = dict(survey_extra_vars(survey, survey_answers()), offboard_report_dir=str(volume))
     leaver_id = sim.state.user_id(LEAVER)
     before = sim.state.snapshot()
 
@@ -278,7 +291,7 @@ def test_route_a_check_then_run(graphsim, tmp_path, survey):
     recap = play_recap(run)
     assert recap["changed"] >= 1 and recap["failures"] == 0 and recap["dark"] == 0
     # The report names the tenant and the cloud the credential chose (AzureCloud is Graph's global cloud).
-    (report_path,) = glob.glob(str(tmp_path / "run" / "awx-job" / "project" / "playbooks" / "reports" / "offboard-2*.json"))
+    (report_path,) = glob.glob(str(volume / "offboard-2*.json"))
     with open(report_path, encoding="utf-8") as report_file:
         report = json.load(report_file)
     assert (report["tenant"], report["cloud"], report["check_mode"]) == (credentials["tenant_id"], "global", False)
@@ -292,7 +305,7 @@ def test_route_a_check_then_run(graphsim, tmp_path, survey):
 
     for runner, directory in ((check, tmp_path / "check" / "awx-job"), (run, tmp_path / "run" / "awx-job"),
                               (restore, tmp_path / "restore" / "awx-job")):
-        assert_no_secret_in_job_output(runner, str(directory), [credentials["client_secret"]])
+        assert_no_secret_in_job_output(runner, str(directory), [credentials["client_secret"]], [volume])
     # What docs/awx.md warns about: ansible-runner's own record of the job holds the environment.
     with open(tmp_path / "run" / "awx-job" / "artifacts" / "1" / "command", encoding="utf-8") as command:
         assert json.load(command)["env"]["AZURE_SECRET"] == credentials["client_secret"]
@@ -315,6 +328,8 @@ def test_route_b_certificate_run_takes_the_pem_path_from_awxs_file_injector(grap
 
     run = awx_job(tmp_path / "run", {**site_settings(sim), **injected}, extra_vars, check=False)
     assert run.status == "successful", run.stdout.read()
+    # No offboard_report_dir: the default is in the job's HOME, which goes with the job's container.
+    assert glob.glob(str(private_data_dir / "home" / ".ansible" / "entra.membership" / "reports" / "offboard-2*.json"))
     done = member_results(run)
     assert {kind for kind, _target, _member in done} == {"group", "team"}, "offboard_scopes from the survey was not honoured"
     assert done and all(entry["status"] == "removed" for entry in done.values())
@@ -342,3 +357,47 @@ def test_route_b_secret_check_mode_counts_the_empty_certificate_variables_as_uns
     assert check.status == "successful", check.stdout.read()
     assert member_results(check) and sim.log.writes() == [] and sim.state.snapshot() == before
     assert_no_secret_in_job_output(check, str(private_data_dir), [credentials["client_secret"]])
+
+
+def test_a_cancelled_job_leaves_its_report_on_the_volume_and_a_restore_job_from_it_is_exact(tmp_path, survey):
+    """AWX cancels the job in the middle of the groups: ansible-runner SIGKILLs ansible-playbook's process group. The job
+    hands AWX no artifact, but the report on the persistent volume, written before the first write, names every change; the
+    job's events hold the plan too. A restore job from the report leaves the tenant exactly as before."""
+    spec, (leaver,) = leavers_tenant(leavers=1, groups=60, units=2, teams=2)
+    with GraphSimulator(tenant=spec, latency=0.2) as sim:
+        credentials = sim.credentials
+        env = {**site_settings(sim), **azure_rm_environment({
+            "subscription": "00000000-0000-0000-0000-000000000000", "client": credentials["client_id"],
+            "secret": credentials["client_secret"], "tenant": credentials["tenant_id"]})}
+        volume = tmp_path / "volume" / "reports"
+        extra_vars = dict(survey_extra_vars(survey, {"offboard_users": leaver}), offboard_report_dir=str(volume))
+        before = sim.state.snapshot()
+        group_removals = r"^/v1\.0/groups/[^/]+/members/[^/]+/\$ref$"
+        job_processes = set()
+
+        def cancel():
+            if sim.log.count(method="DELETE", path_re=group_removals) >= 1:
+                job_processes.update(descendants(os.getpid()))
+                return True
+            return False
+
+        job = awx_job(tmp_path / "run", env, extra_vars, check=False, cancel_callback=cancel)
+        assert job.status == "canceled", job.stdout.read()
+        # ansible-runner kills ansible-playbook's process group; its workers (their own sessions) end the task they run.
+        wait_until_gone(job_processes)
+        wait_until_quiet(sim)
+        assert not [event for event in job.events if event.get("event") == "playbook_on_stats"], "a cancelled job has no artifacts"
+        (report_path,) = glob.glob(str(volume / "offboard-2*.json"))
+        with open(report_path, encoding="utf-8") as handle:
+            report = json.load(handle)
+        assert report["status"] == "running"
+        planned = {line["target"]["id"] for line in report["users"][0]["memberships"]}
+        assert len(planned) >= 60
+        (plan_event,) = [event for event in job.events if event.get("event") == "runner_on_ok"
+                         and event["event_data"].get("resolved_action") == "entra.membership.offboard_report"
+                         and event["event_data"]["res"].get("work")]
+        assert {line["target"]["id"] for line in plan_event["event_data"]["res"]["report"]["users"][0]["memberships"]} == planned
+
+        restore = awx_job(tmp_path / "restore", env, {"restore_report": report_path}, check=False, playbook="playbooks/restore.yml")
+        assert restore.status == "successful", restore.stdout.read()
+        assert sim.state.snapshot() == before, "the restore job did not undo the cancelled job exactly"

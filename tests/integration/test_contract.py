@@ -153,7 +153,9 @@ def _documented_keys(entry):
 
 
 def test_discovery_returns_only_documented_keys(graphsim_session):
-    result = run_module(entra_member_of_info, dict(graphsim_session.module_auth(), users=[LEAVER, NOBODY], include_transitive=True))
+    every_kind = rendered_docs()["entra_member_of_info"]["doc"]["options"]["include"]["choices"]
+    result = run_module(entra_member_of_info, dict(graphsim_session.module_auth(), users=[LEAVER, NOBODY], include_transitive=True,
+                                                   include=every_kind))
     assert result["rc"] == 0 and result["changed"] is False, result
     documented = rendered_docs()["entra_member_of_info"]["return"]
     assert set(result) - ANSIBLE_KEYS <= set(documented)

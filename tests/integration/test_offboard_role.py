@@ -10,11 +10,9 @@ from __future__ import annotations
 import glob
 import json
 import os
-import re
-import subprocess
-import sys
 
 import pytest
+from offboard_runs import ansible_playbook, load, reports_in
 from secretscan import TOKEN_LIKE
 
 pytestmark = pytest.mark.playbook
@@ -23,42 +21,7 @@ LEAVER = "leaver@contoso.com"
 LEAVER2 = "leaver2@contoso.com"
 GHOST = "ghost@contoso.com"
 ALEX = "alex@contoso.com"  # nothing unremovable: a Microsoft 365 group and a team
-RECAP_LINE = re.compile(r"^(?P<host>\S+)\s+:\s+(?P<counts>(?:\w+=\d+\s*)+)$", re.MULTILINE)
-# The caller's own connection settings must not leak into the runs.
-_CONNECTION_PREFIXES = ("AZURE_", "ENTRA_")
-
-
-class Run:
-    """One ansible-playbook run: its output, exit status and PLAY RECAP per host."""
-
-    def __init__(self, completed):
-        self.output = completed.stdout
-        self.returncode = completed.returncode
-        self.recap = {match["host"]: {key: int(value) for key, value in (pair.split("=") for pair in match["counts"].split())}
-                      for match in RECAP_LINE.finditer(self.output)}
-
-    def total(self, counter):
-        return sum(counts[counter] for counts in self.recap.values())
-
-
-def ansible_playbook(sim, tmp_path, playbook, extra_vars, *args, env=None):
-    environment = {name: value for name, value in os.environ.items() if not name.startswith(_CONNECTION_PREFIXES)}
-    environment.update(sim.environment(), ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_FORCE_COLOR="0",
-                       ANSIBLE_INVENTORY_UNPARSED_WARNING="false", PATH=os.pathsep.join([os.path.dirname(sys.executable), os.environ["PATH"]]))
-    environment.update(env or {})
-    command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), playbook, "-e", json.dumps(extra_vars), *args]
-    completed = subprocess.run(command, env=environment, cwd=str(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True, check=False, timeout=600)
-    return Run(completed)
-
-
-def reports_in(report_dir):
-    return sorted(glob.glob(os.path.join(str(report_dir), "*.json")))
-
-
-def load(path):
-    with open(path, encoding="utf-8") as handle:
-        return json.load(handle)
+VERA = "vera_fabrikam.com#EXT#@contoso.onmicrosoft.com"
 
 
 def actions(report):
@@ -110,10 +73,11 @@ def test_preview_offboard_rerun_restore(graphsim_session, tmp_path):
     assert offboard.returncode == 0 and offboard.total("failed") == 0, offboard.output
     report_path, = set(reports_in(report_dir)) - {preview_path}
     report = load(report_path)
-    assert report["report_version"] == 1 and report["check_mode"] is False and report["status"] == "done"
+    assert report["report_version"] == 2 and report["check_mode"] is False and report["status"] == "done"
     assert report["run_id"] != planned["run_id"] and report["run_id"] in report_path
     assert actions(report) == actions(planned), "the preview did not say what the run did"
     assert set(actions(report).values()) == {"removed"}
+    assert report["stats"]["module_runs"] == 5, "discovery, teams, groups, administrative units, residual: one call each"
 
     removed = {(kind, sim.state.id_of(kind, name)) for kind, name in [
         ("team", "Platform Team"), ("team", "Support Rotation"), ("group", "All Staff"), ("group", "Marketing"),
@@ -150,6 +114,11 @@ def test_preview_offboard_rerun_restore(graphsim_session, tmp_path):
     assert rerun.returncode == 0 and rerun.total("changed") == 0 and rerun.total("failed") == 0, rerun.output
     assert sim.log.writes() == [] and sim.state.snapshot() == after_offboard
     assert len(reports_in(report_dir)) == 3, "a run overwrote a report"
+    # A re-run with nothing to do says, in its report and its summary line, which report holds the removals.
+    (rerun_path,) = set(reports_in(report_dir)) - {preview_path, report_path}
+    rerun_report = load(rerun_path)
+    assert rerun_report["continues"] == [] and rerun_report["users"][0]["earlier_report"] == {"run_id": report["run_id"], "file": report_path}
+    assert "(nothing to remove: the removals are in %s)" % report_path in rerun.output
 
     refused = ansible_playbook(sim, tmp_path, "entra.membership.restore", {"restore_report": preview_path})
     assert refused.returncode != 0 and "is a PREVIEW (check mode) report" in refused.output and sim.log.writes() == []
@@ -159,9 +128,17 @@ def test_preview_offboard_rerun_restore(graphsim_session, tmp_path):
     assert restore.returncode == 0 and restore.total("failed") == 0, restore.output
     assert sim.state.snapshot() == before, "restore did not bring back every membership (team roles included)"
     assert "Restore: 7 added back, 0 already there, 0 failed" in restore.output
+    # The restore's own report, next to the one it read.
+    (restore_path,) = reports_in(report_dir, "restore-2*.json")
+    restored = load(restore_path)
+    assert restored["report_kind"] == "entra.membership.restore" and restored["status"] == "done"
+    assert restored["restores"] == [{"run_id": report["run_id"], "file": report_path, "status": "done"}]
+    assert restored["summary"] == {"added": 7, "present": 0, "failed": 0} and restored["run_by"]
+    assert {line["status"] for line in restored["users"][0]["memberships"]} == {"added"}
     again = ansible_playbook(sim, tmp_path, "entra.membership.restore", {"restore_report": report_path})
     assert again.returncode == 0 and again.total("changed") == 0, again.output
     assert "Restore: 0 added back, 7 already there, 0 failed" in again.output
+    assert sim.state.snapshot() == before
 
     assert_no_secret(sim, {"preview output": preview.output, "run output": offboard.output, "restore output": restore.output,
                            **read_all(glob.glob(os.path.join(str(report_dir), "*")))})
@@ -182,7 +159,7 @@ def test_one_failing_user_does_not_stop_the_others(graphsim_session, tmp_path):
                            # this app lacks RoleManagement.ReadWrite.Directory: the role-assignable group refuses it
                            env={"AZURE_CLIENT_ID": restricted, "AZURE_CLIENT_SECRET": sim.app(restricted)["secrets"][0]})
     assert run.returncode != 0 and run.recap["localhost"]["failed"] == 1, run.output
-    assert "Offboarding failed for %s, %s" % (LEAVER, GHOST) in run.output
+    assert "Offboarding failed for %s, %s" % (LEAVER, GHOST) in run.output, run.output
     report = load(reports_in(report_dir)[0])
     assert report["status"] == "failed" and report["summary"]["users_failed"] == 2
     users = {user["user"]: user for user in report["users"]}
@@ -201,28 +178,36 @@ def test_one_failing_user_does_not_stop_the_others(graphsim_session, tmp_path):
     assert [(r["target"]["display_name"], r["reason"].split(":")[0]) for r in residual] == [("Helpdesk Admins", "the removal failed")]
 
 
-def test_inventory_mode_merges_every_host_into_one_report(graphsim_session, tmp_path):
-    """Users as hosts of entra_offboard, forks > 1: one report for the run; offboard_fail_on_unremovable fails only its host."""
+def test_inventory_mode_slices_each_write_one_report_and_one_restore_takes_them_all(graphsim_session, tmp_path):
+    """Users as hosts of entra_offboard, forks > 1, run in two slices (as AWX job slicing runs them): one report per slice,
+    the forks' outcomes merged in it; offboard_fail_on_unremovable fails only its host; restore takes both reports at once."""
     sim = graphsim_session
+    before = sim.state.snapshot()
     report_dir = tmp_path / "reports"
     inventory = tmp_path / "leavers.yml"
     inventory.write_text(json.dumps({"entra_offboard": {
-        "hosts": {LEAVER: {}, ALEX: {}, "contractor-vera": {"offboard_user": "vera_fabrikam.com#EXT#@contoso.onmicrosoft.com"}},
+        "hosts": {LEAVER: {}, ALEX: {}, "contractor-vera": {"offboard_user": VERA}},
         "vars": {"offboard_report_dir": str(report_dir), "offboard_fail_on_unremovable": True}}}))
-    run = ansible_playbook(sim, tmp_path, "entra.membership.offboard", {}, "-i", str(inventory), "--forks", "3")
-    assert set(run.recap) == {LEAVER, ALEX, "contractor-vera"}, run.output
+    first = ansible_playbook(sim, tmp_path, "entra.membership.offboard", {}, "-i", str(inventory), "--limit", LEAVER)
+    second = ansible_playbook(sim, tmp_path, "entra.membership.offboard", {}, "-i", str(inventory), "--forks", "3",
+                              "--limit", "%s,contractor-vera" % ALEX)
     # The leaver keeps unremovable memberships (dynamic, synced...): with offboard_fail_on_unremovable its host fails, alone.
-    assert run.returncode != 0 and run.recap[LEAVER]["failed"] == 1
-    assert run.recap[ALEX]["failed"] == 0 and run.recap["contractor-vera"]["failed"] == 0
-    report_path, = reports_in(report_dir)
-    report = load(report_path)
-    assert [user["user"] for user in report["users"]] == [LEAVER, ALEX, "vera_fabrikam.com#EXT#@contoso.onmicrosoft.com"]
-    assert report["summary"]["users"] == 3 and report["summary"]["unremovable"] > 0
-    vera = sim.state.user_id("vera_fabrikam.com#EXT#@contoso.onmicrosoft.com")
+    assert first.returncode != 0 and first.recap[LEAVER]["failed"] == 1, first.output
+    assert "Kept because Graph does not let an application change them" in first.output
+    assert second.returncode == 0 and set(second.recap) == {ALEX, "contractor-vera"}, second.output
+    assert "Offboarding failed" not in first.output + second.output
+    leaver_report, slice_report = (load(path) for path in reports_in(report_dir))
+    assert [user["user"] for user in leaver_report["users"]] == [LEAVER] and leaver_report["summary"]["unremovable"] > 0
+    assert [user["user"] for user in slice_report["users"]] == [ALEX, VERA] and slice_report["summary"]["users"] == 2
+    assert all(user["status"] == "done" and user["residual"]["as_of"] == "after the removals" for user in slice_report["users"])
+    vera = sim.state.user_id(VERA)
     assert not sim.state.is_member(sim.state.id_of("group", "VPN Users"), vera)
     assert not sim.state.is_member(sim.state.id_of("group", "Contractors"), vera)
     assert sim.state.team_role(sim.state.id_of("team", "Project Falcon"), sim.state.user_id(ALEX)) is None
-    assert "Offboarding failed" not in run.output and "Kept because Graph does not let an application change them" in run.output
+
+    restore = ansible_playbook(sim, tmp_path, "entra.membership.restore", {"restore_report": reports_in(report_dir, "offboard-2*.json")})
+    assert restore.returncode == 0, restore.output
+    assert sim.state.snapshot() == before, "restoring both slices' reports did not bring back every membership"
 
 
 def test_bad_input_is_refused_before_any_write(graphsim_session, tmp_path):
@@ -230,8 +215,8 @@ def test_bad_input_is_refused_before_any_write(graphsim_session, tmp_path):
     bad_scope = ansible_playbook(sim, tmp_path, "entra.membership.offboard",
                                  {"offboard_users": [LEAVER], "offboard_scopes": ["groups", "licenses"],
                                   "offboard_report_dir": str(tmp_path / "reports")})
-    assert bad_scope.returncode != 0 and "offboard_scopes must be one or more of groups, administrative_units, teams" in bad_scope.output
-    assert "licenses" in bad_scope.output
+    assert bad_scope.returncode != 0 and "offboard_scopes must be one or more of teams, groups, administrative_units" in bad_scope.output
+    assert "licenses" in bad_scope.output and "Finalization of task args" not in bad_scope.output
     no_users = ansible_playbook(sim, tmp_path, "entra.membership.offboard", {"offboard_report_dir": str(tmp_path / "reports")})
     assert no_users.returncode != 0 and "offboard_users is required" in no_users.output
     missing = ansible_playbook(sim, tmp_path, "entra.membership.restore", {"restore_report": str(tmp_path / "nothing.json")})

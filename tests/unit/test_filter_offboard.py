@@ -47,6 +47,10 @@ def kept(plan):
 
 # --------------------------------------------------------------------------------------- inputs
 
+def test_a_chunk_size_given_as_text_on_the_command_line_is_a_number():
+    assert f.offboard_input_problems({"offboard_users": ["a@contoso.com"], "offboard_chunk_size": "40"}) == []
+
+
 def test_survey_text_becomes_lists():
     result = f.offboard_inputs({"offboard_users": "a@contoso.com\r\n\n b@contoso.com \na@contoso.com\n",
                                 "offboard_exclude_teams": "Legacy, Inc.\nExec-*", "offboard_scopes": "groups,teams"})
@@ -62,6 +66,9 @@ def test_survey_text_becomes_lists():
     ({"offboard_users": ["a@contoso.com"], "offboard_scopes": []}, "offboard_scopes"),
     ({"offboard_users": ["a@contoso.com"], "offboard_exclude_groups": {"Sales": 1}}, "offboard_exclude_groups"),
     ({"offboard_users": ["a@contoso.com", 5]}, "offboard_users"),
+    ({"offboard_users": ["a@contoso.com"], "offboard_chunk_size": 0}, "offboard_chunk_size must be a whole number of memberships"),
+    ({"offboard_users": ["a@contoso.com"], "offboard_chunk_size": "many"}, "offboard_chunk_size"),
+    ({"offboard_users": ["a@contoso.com"], "offboard_chunk_size": True}, "offboard_chunk_size"),
 ])
 def test_bad_inputs_name_the_option_and_value(raw, named):
     with pytest.raises(AnsibleFilterError, match=named):
@@ -135,7 +142,7 @@ def test_outcome_records_status_request_id_and_role():
     assert [(line["target"]["display_name"], line["status"]) for line in entry["memberships"]] == [
         ("Team A", "removed"), ("Team B", "removed"), ("Sales", "removed"), ("Exec-Board", "removed"), ("Germany", "absent")]
     assert entry["memberships"][0]["role"] == "owner" and entry["memberships"][2]["request_id"] == "req-Sales"
-    assert entry["summary"] == {"removed": 4, "absent": 1, "failed": 0, "kept": 2, "unremovable": 2}
+    assert entry["summary"] == {"removed": 4, "absent": 1, "failed": 0, "planned": 0, "kept": 2, "unremovable": 2, "carried": 0}
     assert entry["residual"]["error"] == "no residual discovery for this user"
 
 

@@ -6,6 +6,7 @@ from ansible_collections.entra.membership.plugins.module_utils._graph_client imp
 from ansible_collections.entra.membership.plugins.module_utils._outcomes import (
     STATUSES,
     compose_msg,
+    license_removal_outcome,
     module_result,
     membership_after,
     membership_before,
@@ -239,3 +240,40 @@ def test_a_status_tells_the_membership_before_and_after_and_a_read_tells_it_othe
     assert membership_before(outcome("failed"), known=True) is True and membership_after(outcome("failed"), True) is True
     assert membership_before(None, known=False) is False and membership_after(None, False) is False
     assert membership_before(outcome("skipped")) is None
+
+
+# -- assignLicense (user-assignlicense): the "not held directly" answers name no sku -------------------------------------
+
+NOT_HELD = {"error": {"code": "Request_BadRequest", "message": "User does not have a corresponding license."}}
+INHERITED = {"error": {"code": "Request_BadRequest",
+                       "message": "User license is inherited from group membership and cannot be removed directly from the user."}}
+DEPENDENCY = {"error": {"code": "Request_BadRequest", "message": "License assignment failed because service plans a depend on the service plan(s) b."}}
+
+
+def replayed(response):
+    response.replayed = True
+    return response
+
+
+@pytest.mark.parametrize("body", [NOT_HELD, INHERITED])
+def test_a_license_not_held_directly_is_absent_when_removed_alone(body):
+    assert license_removal_outcome(answer(400, body)).status == "absent"
+    assert license_removal_outcome(answer(200, {})).status == "removed"
+
+
+def test_a_license_not_held_after_a_replayed_removal_of_one_held_was_removed_by_the_first_request():
+    assert license_removal_outcome(replayed(answer(400, NOT_HELD)), held=True, removed_together=3).status == "removed"
+
+
+def test_a_license_not_held_among_several_removed_together_fails_since_graph_names_none():
+    result = license_removal_outcome(answer(400, NOT_HELD), held=True, removed_together=2)
+    assert result.status == "failed" and "Graph does not say which of the 2" in result.error["message"]
+    assert "User does not have a corresponding license." in result.error["message"]
+
+
+def test_a_license_removal_graph_refuses_fails_with_graphs_reason_and_a_denial_is_explained():
+    refused = license_removal_outcome(answer(400, DEPENDENCY), denial_explanation="needs LicenseAssignment.ReadWrite.All")
+    assert refused.status == "failed" and refused.error["message"] == DEPENDENCY["error"]["message"] and refused.request_id == "req-1"
+    denied = license_removal_outcome(answer(403, {"error": {"code": "Authorization_RequestDenied", "message": "Insufficient privileges."}}),
+                                     denial_explanation="needs LicenseAssignment.ReadWrite.All")
+    assert denied.error["message"].startswith("needs LicenseAssignment.ReadWrite.All (Graph: Insufficient privileges.")
