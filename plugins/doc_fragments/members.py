@@ -35,18 +35,21 @@ options:
     default: refuse
 '''
 
-    # The member modules and entra_group_owner: entra.membership.members.unknown_members.
+    # Every module that takes members, owners, principals or users: entra.membership.members.unknown_members
+    # (plugins/module_utils/_unknown_members.py).
     UNKNOWN_MEMBERS = r'''
 options:
   unknown_members:
     description:
-      - What a member (M(entra.membership.entra_group_owner)'s owner) that no object in the tenant matches (no user or other
-        object has that id or user principal name) is with O(state=absent); a typo must not pass unnoticed as a success.
-      - V(warn) reports its pairs V(absent) (it is in nothing) and emits one Ansible warning naming each such member (the first
-        ten, then a count); C(msg) counts and names them too.
-      - V(fail) reports its pairs V(failed) with C(error.code=MemberNotFound), so the task fails.
-      - V(ignore) reports its pairs V(absent) without a warning, as 1.0 did.
-      - With O(state=present) such a member is always V(failed) (C(MemberNotFound)): nothing can be added.
+      - What a member (the owner, principal or user the module takes) that no object in the tenant matches (no user or other
+        object has that id or user principal name) becomes when the task takes something away; a typo must not pass unnoticed
+        as a success.
+      - V(warn) reports it V(absent) (what does not exist holds nothing) and emits one Ansible warning naming each such member
+        (the first ten, then a count); C(msg) counts and names them too.
+      - V(fail) reports it V(failed) with C(error.code=MemberNotFound), so the task fails; nothing is sent for it.
+      - V(ignore) reports it V(absent) without a warning, as 1.0 did.
+      - When the task would give it something (C(state=present); M(entra.membership.entra_user_account) with
+        C(account_enabled=true)) such a member is always V(failed) with C(MemberNotFound), whatever this option says.
       - When a member given as an e-mail address is a guest's C(mail), the warning or error names the guest's C(#EXT#) user
         principal name and id to give instead.
     type: str

@@ -18,8 +18,6 @@ from ansible_collections.entra.membership.plugins.module_utils._connection_optio
 from ansible_collections.entra.membership.plugins.module_utils._engine_base import Pair
 from ansible_collections.entra.membership.plugins.module_utils._errors import error_dict
 from ansible_collections.entra.membership.plugins.module_utils._outcomes import (
-    ABSENT,
-    FAILED,
     SKIPPED,
     TEAM_ROLES,
     membership_after,
@@ -37,17 +35,13 @@ from ansible_collections.entra.membership.plugins.module_utils._references impor
     checked_references,
     fold_key,
     member_problem,
-    shown,
     target_problem,
 )
-from ansible_collections.entra.membership.plugins.module_utils._resolve import fold_members, resolve_members, resolve_targets, users_by_mail
+from ansible_collections.entra.membership.plugins.module_utils._resolve import fold_members, resolve_members, resolve_targets
+from ansible_collections.entra.membership.plugins.module_utils._unknown_members import UNKNOWN_MEMBERS_ARGSPEC, UnknownMembers
 
 
 MEMBERSHIPS = 'memberships'
-# What an unknown member (no object has its id or user principal name) is with state=absent: warn (absent, and a warning
-# naming each), fail (failed, MemberNotFound), ignore (absent, silently). With state=present it is always failed.
-UNKNOWN_MEMBERS = ('warn', 'fail', 'ignore')
-LISTED_IN_WARNING = 10
 
 
 def member_argument_spec(targets_option, members_option='members', **extra):
@@ -58,7 +52,7 @@ def member_argument_spec(targets_option, members_option='members', **extra):
     """
     spec = dict(
         state=dict(type='str', default='absent', choices=['absent', 'present']),
-        unknown_members=dict(type='str', default='warn', choices=list(UNKNOWN_MEMBERS)),
+        unknown_members=dict(UNKNOWN_MEMBERS_ARGSPEC),
         api_version=dict(API_VERSION_ARGSPEC),
     )
     alone = members_option != 'members'
@@ -81,12 +75,7 @@ def member_option_rules(targets_option):
 
 # -- the plan ---------------------------------------------------------------------------------------
 
-def _missing_member(ref, hint):
-    message = "no user or other object has the id or user principal name '%s' in this tenant%s" % (shown(ref), hint)
-    return outcome(FAILED, error_dict(None, 'MemberNotFound', message))
-
-
-def _decided_without_writing(pair, engine, state, unknown_members, hint=''):
+def _decided_without_writing(pair, engine, state, unknown):
     """The outcome of a pair that needs no membership read or write: a bad target or member; None otherwise."""
     if pair.target.error is not None:
         return read_failure(pair.target.error)
@@ -96,53 +85,8 @@ def _decided_without_writing(pair, engine, state, unknown_members, hint=''):
     if pair.member.error is not None:
         return read_failure(pair.member.error)
     if not pair.member.found:
-        # Something that does not exist is in nothing: nothing to remove (unless asked to fail), nothing to add.
-        if state == 'absent' and unknown_members != 'fail':
-            return outcome(ABSENT)
-        return _missing_member(pair.member_ref, hint)
+        return unknown.outcome(pair.member_ref)
     return engine.member_refusal(pair.member, state)
-
-
-def guest_hints(client, unknown_refs):
-    """``{ref: '; ...'}`` for each unknown member given as an address that is a guest's ``mail``: a guest's user principal
-    name is ``<address with @ as _>#EXT#@<tenant>.onmicrosoft.com``, not the address people know it by."""
-    addresses = [ref for ref in unknown_refs if '@' in ref and '#ext#' not in ref.lower()]
-    if not addresses:
-        return {}
-    guests = users_by_mail(client, addresses)
-    hints = {}
-    for ref in addresses:
-        user = guests.get(ref.lower())
-        if user:
-            hints[ref] = ("; '%s' is the e-mail address of '%s' (%s): give its user principal name or its id"
-                          % (shown(ref), shown(user['userPrincipalName']), user['id']))
-    return hints
-
-
-GUEST_FORM = "a guest is given by its user principal name (<address with '@' as '_'>#EXT#@<tenant>.onmicrosoft.com) or its id"
-
-
-def _warning_hint(unknown, hints):
-    """The guests found by address (the first three), else how a guest is given when an unknown looks like an address."""
-    found = [hints[ref] for ref in unknown if ref in hints][:3]
-    if found:
-        return ''.join(found)
-    return '; %s' % GUEST_FORM if any('@' in ref and '#ext#' not in ref.lower() for ref in unknown) else ''
-
-
-def _unknown_members(member_refs, members):
-    """The members given that no object matched (Graph said so: no error), in the order given."""
-    return [ref for ref in member_refs if members[ref].error is None and not members[ref].found]
-
-
-def _warn_unknown_members(module, option, unknown, hint):
-    listed = ', '.join("'%s'" % shown(ref) for ref in unknown[:LISTED_IN_WARNING])
-    if len(unknown) > LISTED_IN_WARNING:
-        listed += ' and %d more' % (len(unknown) - LISTED_IN_WARNING)
-    module.warn('%s: no user or other object in the tenant matches %s (%d %s): %s reported already absent%s. Set unknown_members: '
-                'fail to fail such pairs instead, or unknown_members: ignore to drop this warning'
-                % (option, listed, len(unknown), 'members' if len(unknown) > 1 else 'member', 'their pairs are' if len(unknown) > 1 else 'its pairs are',
-                   hint))
 
 
 def _targets_given_twice(targets, option, label):
@@ -276,22 +220,18 @@ def _member_task(module, module_name, engine):
         pairs, target_count = _membership_pairs(module, request, targets, members)
     else:
         pairs, target_count = _list_pairs(module, engine, request, targets, members)
-    unknown = _unknown_members(list(dict.fromkeys(pair.member_ref for pair in pairs)), members)
-    quiet = state == 'absent' and params['unknown_members'] == 'ignore'
-    hints = guest_hints(client, unknown) if unknown and not quiet else {}
+    unknown = UnknownMembers(client, [pair.member_ref for pair in pairs], members, params['unknown_members'], creates=state == 'present')
     for pair in pairs:
         if pair.outcome is None:
-            pair.outcome = _decided_without_writing(pair, engine, state, params['unknown_members'], hints.get(pair.member_ref, ''))
-    noted = unknown if state == 'absent' and params['unknown_members'] == 'warn' else []
-    if noted:
-        _warn_unknown_members(module, MEMBERSHIPS if request.from_memberships else engine.member_option, noted, _warning_hint(noted, hints))
+            pair.outcome = _decided_without_writing(pair, engine, state, unknown)
+    unknown.warn(module, MEMBERSHIPS if request.from_memberships else engine.member_option)
     engine.decide_open_pairs(client, pairs, state, check_mode, module.diff_mode)
     pairs += engine.added_pairs()
 
     results = [dict(pair_result(target_view(pair.target_ref, pair.target, engine.target_type), pair.member_ref, pair.member_id, pair.outcome,
                                 pair.role, engine.with_role), **engine.result_fields(pair)) for pair in pairs]
     result = module_result(module_name, engine.target_type, results, target_count, check_mode, interrupted_by=module.interrupted_by,
-                           unknown_members=[shown(ref) for ref in noted])
+                           unknown_members=unknown.noted)
     if module.diff_mode:
         result['diff'] = _diff(pairs, engine)
     return result

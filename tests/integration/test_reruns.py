@@ -63,3 +63,16 @@ def test_a_member_the_roster_does_not_list_and_whose_group_cannot_be_read_is_ask
     (remove,) = sim.log.filter(method="POST", path_re=r"/members/remove$")
     assert remove.status == 207 and result["results"][0]["request_id"] == remove.request_id
     assert [entry.status for entry in sim.log.filter(method="GET", path_re=r"/groups/[^/]+/members$|/memberOf$")] == [403, 403]
+
+
+def test_check_mode_with_a_read_only_app_predicts_absent_not_a_denial_where_the_user_is_no_member(graphsim_session):
+    """No write would be sent for a pair the read shows needs nothing, so no denial is predicted for it (the live check's
+    finding); a pair that is a membership is still predicted denied, naming the permission."""
+    sim = graphsim_session
+    auditor = sim.state.id_of("app", "Read Only Auditor")
+    result = run(sim, entra_group_member, check_mode=True, client_id=auditor, groups=["Engineering", "VPN Users"], members=[LEAVER2])
+    engineering, vpn = result["results"]
+    assert not sim.state.is_member(sim.state.id_of("group", "Engineering"), sim.state.user_id(LEAVER2))
+    assert engineering["status"] == "absent" and engineering["error"] is None
+    assert sim.state.is_member(sim.state.id_of("group", "VPN Users"), sim.state.user_id(LEAVER2))
+    assert vpn["status"] == "failed" and "GroupMember.ReadWrite.All" in vpn["error"]["message"] and sim.log.writes() == []

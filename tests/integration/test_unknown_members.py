@@ -8,7 +8,13 @@ import pytest
 
 from modrun import run_module
 
-from ansible_collections.entra.membership.plugins.modules import entra_au_member, entra_group_member, teams_member
+from ansible_collections.entra.membership.plugins.modules import (
+    entra_app_role_assignment,
+    entra_au_member,
+    entra_group_member,
+    entra_user_account,
+    teams_member,
+)
 
 LEAVER = "leaver@contoso.com"
 TYPO = "leavr@contoso.com"
@@ -98,3 +104,31 @@ def test_check_mode_warns_about_the_same_unknown_members(graphsim_session):
     result = run(sim, teams_member, check_mode=True, teams=["Support Rotation"], members=[TYPO])
     assert [entry["status"] for entry in result["results"]] == ["absent"]
     assert [text for text in result["warnings"] if TYPO in text] and sim.log.writes() == []
+
+
+# -- the access and account modules share the rule (plugins/module_utils/_unknown_members.py) ----------------------------
+
+def test_enabling_the_account_of_a_user_that_does_not_exist_fails_naming_it(graphsim_session):
+    """A restore (account_enabled: true) of a user that is not there cannot be done: failed, never 'absent'."""
+    sim = graphsim_session
+    result = run(sim, entra_user_account, users=[TYPO], account_enabled=True)
+    (entry,) = result["results"]
+    assert result["failed"] is True and entry["status"] == "failed" and entry["error"]["code"] == "MemberNotFound"
+    assert result["msg"].startswith("entra_user_account: no user or other object has the id or user principal name 'leavr@contoso.com'")
+    assert sim.log.writes() == []
+
+
+def test_disabling_the_account_of_a_user_that_does_not_exist_is_absent_with_the_warning(graphsim_session):
+    sim = graphsim_session
+    result = run(sim, entra_user_account, users=[TYPO], account_enabled=False)
+    assert [entry["status"] for entry in result["results"]] == ["absent"] and result["rc"] == 0
+    (warning,) = [text for text in result["warnings"] if TYPO in text]
+    assert warning.startswith("users: no user or other object in the tenant matches 'leavr@contoso.com' (1 member)")
+    assert sim.log.writes() == []
+
+
+def test_an_unknown_principal_fails_an_app_role_removal_under_unknown_members_fail(graphsim_session):
+    sim = graphsim_session
+    result = run(sim, entra_app_role_assignment, principals=[TYPO], applications=["all"], unknown_members="fail")
+    assert [entry["error"]["code"] for entry in result["results"]] == ["MemberNotFound"] and result["failed"] is True
+    assert sim.log.writes() == []
