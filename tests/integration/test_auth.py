@@ -1,5 +1,6 @@
 """Every authentication method and its failures, end to end through EntraModule against the simulator."""
 import json
+import re
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -92,18 +93,36 @@ def test_a_wrong_secret_fails_with_aadsts7000215_without_showing_it(graphsim):
     assert graphsim.log.graph_requests() == []
 
 
+GUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+
 def test_an_unknown_client_id_fails_with_what_to_check_before_any_graph_request(graphsim):
     options = graphsim.module_auth()
     options["client_id"] = "00000000-0000-0000-0000-00000000abcd"
-    failed(read_user(graphsim, options), "AADSTS700016", "00000000-0000-0000-0000-00000000abcd", "check client_id, tenant_id and cloud")
+    message = failed(read_user(graphsim, options), "AADSTS700016", "00000000-0000-0000-0000-00000000abcd", "check client_id, tenant_id and cloud")
     assert graphsim.log.graph_requests() == []
+    # Entra's long description is cut at a word; the trace and correlation ids follow it whole, never cut mid-GUID.
+    ids = re.search(r"\[trace id (%s), correlation id (%s)\]$" % (GUID, GUID), message)
+    assert ids, message
+    assert "Trace ID" not in message and "Timestamp" not in message
 
 
-def test_an_unknown_tenant_fails_naming_it_before_any_graph_request(graphsim):
+def test_an_unknown_tenant_fails_with_aadsts90002_and_what_to_check_before_any_graph_request(graphsim):
+    """MSAL's own "Unable to get authority configuration" hides Entra's answer; the message gives that answer instead."""
     options = graphsim.module_auth()
     options["tenant_id"] = "fabrikam.onmicrosoft.com"
-    failed(read_user(graphsim, options), "fabrikam.onmicrosoft.com", options["client_id"])
+    message = failed(read_user(graphsim, options), "fabrikam.onmicrosoft.com", options["client_id"], "AADSTS90002",
+                     "(no such tenant in this cloud: check tenant_id and cloud)")
+    assert "Unable to get authority configuration" not in message and re.search(r"correlation id %s\]$" % GUID, message)
     assert graphsim.log.graph_requests() == []
+
+
+def test_a_login_host_without_an_openid_configuration_says_what_to_check(graphsim):
+    """An authority_host that answers the OpenID configuration with no Entra error (here a path the simulator does not serve)."""
+    options = graphsim.module_auth()
+    options["authority_host"] = graphsim.base_url + "/not-a-login-host"
+    message = failed(read_user(graphsim, options), options["client_id"])
+    assert message.endswith("the login host has no OpenID configuration for this tenant: check tenant_id, cloud and authority_host"), message
 
 
 def test_an_expired_federated_assertion_fails_with_its_aadsts_code_before_any_graph_request(graphsim, tmp_path):
