@@ -243,10 +243,33 @@ def test_entra_cloud_beats_azure_cloud_environment(graphsim, monkeypatch):
     assert run_module(probe_module, dict(graphsim.module_auth()))["cloud"] == "china"
 
 
-def test_unknown_cloud_environment_value_names_the_variable(graphsim, monkeypatch):
+def test_unknown_cloud_environment_value_names_the_variable_and_the_azure_names_it_takes(graphsim, monkeypatch):
     sim_environment(monkeypatch, graphsim, AZURE_CLOUD_ENVIRONMENT="AzureGermanCloud")
-    failed(run_module(probe_module, dict(graphsim.module_auth())), "cloud", "AZURE_CLOUD_ENVIRONMENT=AzureGermanCloud")
+    message = failed(run_module(probe_module, dict(graphsim.module_auth())), "cloud", "AZURE_CLOUD_ENVIRONMENT=AzureGermanCloud")
+    assert message.endswith("AZURE_CLOUD_ENVIRONMENT=AzureGermanCloud (that variable takes AzureCloud, AzureUSGovernment, AzureChinaCloud, "
+                            "or a cloud name)"), message
     assert len(graphsim.log) == 0
+
+
+@pytest.mark.parametrize("option, variable, value, expected", [
+    ("graph_endpoint", "ENTRA_GRAPH_ENDPOINT", "http://graph.example", "graph_endpoint (from ENTRA_GRAPH_ENDPOINT) must be an https:// URL, got "),
+    ("authority_host", "AZURE_AUTHORITY_HOST", "https://login.example?tenant=x", "authority_host (from AZURE_AUTHORITY_HOST) must be a plain https:// URL"),
+    ("tenant_id", "AZURE_TENANT", "contoso wrong", "tenant_id (from AZURE_TENANT) must be a tenant id (GUID) or a verified domain name"),
+    ("client_id", "AZURE_CLIENT_ID", "offboarding-app", "client_id (from AZURE_CLIENT_ID) must be the application (client) id"),
+    ("ca_path", "ENTRA_CA_PATH", "/nonexistent/ca.pem", "ca_path (from ENTRA_CA_PATH) '/nonexistent/ca.pem' does not exist"),
+])
+def test_a_bad_value_from_an_environment_variable_names_the_variable(graphsim, monkeypatch, option, variable, value, expected):
+    sim_environment(monkeypatch, graphsim, **{variable: value})
+    options = {name: given for name, given in graphsim.module_auth().items() if name != option}
+    failed(read_user(graphsim, options), expected)
+    assert len(graphsim.log) == 0
+
+
+def test_a_bad_value_given_in_the_task_is_named_as_the_option_alone_whatever_the_environment_holds(graphsim, monkeypatch):
+    sim_environment(monkeypatch, graphsim, AZURE_TENANT="contoso wrong")
+    options = dict(graphsim.module_auth(), tenant_id="fabrikam wrong")
+    message = failed(read_user(graphsim, options), "tenant_id must be a tenant id (GUID) or a verified domain name, got 'fabrikam wrong'")
+    assert "AZURE_TENANT" not in message
 
 
 def test_first_variable_wins_and_empty_ones_are_skipped(graphsim, monkeypatch):
