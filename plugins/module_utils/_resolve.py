@@ -10,7 +10,8 @@ FOR INTERNAL COLLECTION USE ONLY: this interface may change in any release.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import difflib
+from dataclasses import dataclass, replace
 from urllib.parse import quote
 
 from ansible_collections.entra.membership.plugins.module_utils._errors import GraphError
@@ -37,6 +38,14 @@ UPN_FILTER_LIMIT = 15
 # display names go to 256. A longer name is asked for by its first 120 characters (startswith) and matched here.
 FILTER_VALUE_LIMIT = 120
 NAME_PAGE_SIZE = 999          # Graph's maximum $top: a name look-up reads every match (two mean an ambiguous name)
+NEAR_MISS_PREFIX = 3          # a name that matches nothing: the names starting as it does are read (one page) ...
+NEAR_MISSES = 3               # ... and the closest few suggested (difflib's ratio, at least NEAR_MISS_CUTOFF)
+NEAR_MISS_CUTOFF = 0.6
+NEAR_MISS_LOOKUPS = 10        # names looked up for suggestions in one task; the rest fail without one
+# What an id given as a target turned out to be (its @odata.type in /directoryObjects), for the message.
+OBJECT_KINDS = {'#microsoft.graph.user': 'a user', '#microsoft.graph.group': 'a group', '#microsoft.graph.administrativeUnit':
+                'an administrative unit', '#microsoft.graph.servicePrincipal': 'a service principal', '#microsoft.graph.device': 'a device',
+                '#microsoft.graph.orgContact': 'an organizational contact', '#microsoft.graph.application': 'an application'}
 
 
 @dataclass
@@ -245,7 +254,45 @@ def resolve_targets(client, target_type, refs, select=None):
     _read_more_pages(client, answers)
     for ref, key in keys.items():
         targets[ref] = _target(ref, key, answers[key], target_type, label)
+    _explain_missing(client, targets, collection, label)
     return {ref: targets[ref] for ref in refs}
+
+
+def _explain_missing(client, targets, collection, label):
+    """Say more about targets that matched nothing: the closest display names to a name (difflib), and what an id that
+    is no such target is instead (a user given as a group, say). Only hints: a read that fails adds nothing."""
+    by_id = [ref for ref, target in targets.items() if target.error is not None and target.error.status == 404 and is_object_id(ref)]
+    unmatched = [ref for ref, target in targets.items() if target.error is not None and target.error.code == 'TargetNotFound']
+    by_name = [ref for ref in unmatched if 'differing only in case' not in targets[ref].error.message][:NEAR_MISS_LOOKUPS]
+    reads = {('id', ref): GraphRequest('GET', '/directoryObjects/%s' % ref.lower()) for ref in by_id}
+    prefixes = {ref: ref[:NEAR_MISS_PREFIX] for ref in by_name}
+    for prefix in set(prefixes.values()):
+        reads[('prefix', prefix)] = GraphRequest('GET', collection, params={
+            '$filter': 'startswith(displayName,%s)' % filter_literal(prefix), '$select': 'id,displayName', '$top': str(NAME_PAGE_SIZE)})
+    if not reads:
+        return
+    answers = _batch_by_key(client, reads)
+    for ref in by_id:
+        response = answers[('id', ref)]
+        body = response.body if response.ok and isinstance(response.body, dict) else {}
+        kind = OBJECT_KINDS.get(body.get('@odata.type'), 'another kind of object') if body else None
+        if kind:
+            name = body.get('userPrincipalName') or body.get('displayName')
+            _add_to_message(targets, ref, '; that id is %s%s, not a%s %s' % (
+                kind, " ('%s')" % shown(name) if name else '', 'n' if label[0] in 'aeiou' else '', label))
+    for ref in by_name:
+        response = answers[('prefix', prefixes[ref])]
+        body = response.body if response.ok and isinstance(response.body, dict) else {}
+        names = {str(item.get('displayName')): item.get('id') for item in body.get('value') or [] if isinstance(item, dict) and item.get('displayName')}
+        close = difflib.get_close_matches(ref, list(names), n=NEAR_MISSES, cutoff=NEAR_MISS_CUTOFF)
+        if close:
+            _add_to_message(targets, ref, '; did you mean %s?' % ', '.join("'%s' (%s)" % (shown(name), names[name]) for name in close))
+
+
+def _add_to_message(targets, ref, text):
+    target = targets[ref]
+    error = target.error
+    targets[ref] = replace(target, error=GraphError(error.status, error.code, error.message + text, error.request_id))
 
 
 def name_filter(name):
