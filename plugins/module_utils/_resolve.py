@@ -254,13 +254,14 @@ def resolve_targets(client, target_type, refs, select=None):
     _read_more_pages(client, answers)
     for ref, key in keys.items():
         targets[ref] = _target(ref, key, answers[key], target_type, label)
-    _explain_missing(client, targets, collection, label)
+    _explain_missing(client, targets, collection, target_type)
     return {ref: targets[ref] for ref in refs}
 
 
-def _explain_missing(client, targets, collection, label):
+def _explain_missing(client, targets, collection, target_type):
     """Say more about targets that matched nothing: the closest display names to a name (difflib), and what an id that
     is no such target is instead (a user given as a group, say). Only hints: a read that fails adds nothing."""
+    label = _label(target_type)
     by_id = [ref for ref, target in targets.items() if target.error is not None and target.error.status == 404 and is_object_id(ref)]
     unmatched = [ref for ref, target in targets.items() if target.error is not None and target.error.code == 'TargetNotFound']
     by_name = [ref for ref in unmatched if 'differing only in case' not in targets[ref].error.message][:NEAR_MISS_LOOKUPS]
@@ -268,7 +269,7 @@ def _explain_missing(client, targets, collection, label):
     prefixes = {ref: ref[:NEAR_MISS_PREFIX] for ref in by_name}
     for prefix in set(prefixes.values()):
         reads[('prefix', prefix)] = GraphRequest('GET', collection, params={
-            '$filter': 'startswith(displayName,%s)' % filter_literal(prefix), '$select': 'id,displayName', '$top': str(NAME_PAGE_SIZE)})
+            '$filter': 'startswith(displayName,%s)' % filter_literal(prefix), '$select': _select(target_type, None), '$top': str(NAME_PAGE_SIZE)})
     if not reads:
         return
     answers = _batch_by_key(client, reads)
@@ -283,7 +284,8 @@ def _explain_missing(client, targets, collection, label):
     for ref in by_name:
         response = answers[('prefix', prefixes[ref])]
         body = response.body if response.ok and isinstance(response.body, dict) else {}
-        names = {str(item.get('displayName')): item.get('id') for item in body.get('value') or [] if isinstance(item, dict) and item.get('displayName')}
+        names = {str(item.get('displayName')): item.get('id') for item in body.get('value') or []
+                 if isinstance(item, dict) and item.get('displayName') and (target_type != 'team' or _is_team(item))}
         close = difflib.get_close_matches(ref, list(names), n=NEAR_MISSES, cutoff=NEAR_MISS_CUTOFF)
         if close:
             _add_to_message(targets, ref, '; did you mean %s?' % ', '.join("'%s' (%s)" % (shown(name), names[name]) for name in close))

@@ -30,6 +30,14 @@ def test_a_misspelled_target_name_suggests_the_closest_names(graphsim_session, m
     assert sim.log.writes() == []
 
 
+def test_a_team_name_suggests_teams_only(graphsim_session):
+    """'Sales EMEA' is a team, 'Sales' a group without one: a team's typo is offered the team alone."""
+    sim = graphsim_session
+    result = run(sim, teams_member, teams=["Sales EMA"], members=[LEAVER])
+    message = result["results"][0]["error"]["message"]
+    assert message == "no team has the display name 'Sales EMA'; did you mean 'Sales EMEA' (%s)?" % sim.state.id_of("group", "Sales EMEA")
+
+
 def test_a_name_nothing_resembles_gets_no_suggestion(graphsim_session):
     sim = graphsim_session
     result = run(sim, entra_group_member, groups=["Quarterly Zebra Census"], members=[LEAVER])
