@@ -132,3 +132,30 @@ def test_an_unknown_principal_fails_an_app_role_removal_under_unknown_members_fa
     result = run(sim, entra_app_role_assignment, principals=[TYPO], applications=["all"], unknown_members="fail")
     assert [entry["error"]["code"] for entry in result["results"]] == ["MemberNotFound"] and result["failed"] is True
     assert sim.log.writes() == []
+
+
+# -- lists written as text (issue 17, item 9): the modules take YAML lists and say so ------------------------------------
+
+@pytest.mark.parametrize("option, text", [
+    ("members", "leaver@contoso.com, leaver2@contoso.com"),
+    ("members", "leaver@contoso.com\nleaver2@contoso.com"),
+    ("groups", "VPN Users, Sales"),
+    ("groups", "VPN Users\nSales\n"),
+])
+def test_a_list_written_as_one_string_is_refused_saying_what_to_write_instead(graphsim_session, option, text):
+    sim = graphsim_session
+    args = {"groups": ["VPN Users"], "members": [LEAVER]}
+    args[option] = text
+    result = run(sim, entra_group_member, **args)
+    assert result["failed"] is True and result["msg"].startswith(option + ": ")
+    assert result["msg"].endswith("%s looks like several entries written as one string (one per line, or separated by \", \"): give a YAML "
+                                  "list instead, one '- entry' per line or [first, second]; the modules do not split text (the offboarding "
+                                  "role's list options do)" % option), result["msg"]
+    assert len(sim.log) == 0
+
+
+def test_a_comma_separated_string_without_spaces_is_split_by_ansible_and_works(graphsim_session):
+    """Ansible's own list type splits a string at commas; without spaces the entries are clean."""
+    sim = graphsim_session
+    result = run(sim, entra_group_member, groups="VPN Users,Sales", members="leaver@contoso.com,leaver2@contoso.com")
+    assert result["rc"] == 0 and len(result["results"]) == 4
