@@ -238,15 +238,17 @@ def _keep_nested_only(user):
     user.transitive_groups = [transitive_entry(item) for item in user.transitive_groups if str(item.get('id') or '').lower() not in direct]
 
 
-def discover(client, user_refs, include_transitive=False, warn=None):
+def discover(client, user_refs, include_transitive=False, warn=None, memberships=True):
     """One ``users`` entry per distinct user, in the order given (refs already checked and folded as text).
 
     A user given twice in different forms (its id and its UPN) is read once, under the first form, with a warning.
+    ``memberships`` false (no membership kind asked for) reads the users alone: memberOf needs a permission
+    (user-list-memberof) that an app reading only roles, licenses or the account need not hold.
     """
     members = resolve_members(client, user_refs)
     user_refs = fold_members(members, warn or (lambda message: None), option='users')
     users = [UserMemberships(ref, members[ref], include_transitive) for ref in user_refs]
-    readable = [user for user in users if user.readable]
+    readable = [user for user in users if user.readable] if memberships else []
     if readable:
         _read_memberships(client, readable, include_transitive)
         owners = _read_team_owners(client, readable)
@@ -298,13 +300,14 @@ def _discovery_task(module, module_name):
         user_refs = checked_references('users', params['users'], member_problem, MAX_MEMBERS)
     except ValueError as exc:
         module.fail_json(msg=str(exc), changed=False)
-    users = discover(module.client, user_refs, params['include_transitive'], warn=module.warn) if user_refs else []
     include = params['include']
+    memberships = params['include_transitive'] or any(kind in include for kind in MEMBERSHIP_KINDS)
+    users = discover(module.client, user_refs, params['include_transitive'], warn=module.warn, memberships=memberships) if user_refs else []
     if users:
         add_access(module.client, users, include)
         add_account(module.client, users, include)
     for entry in users:
         for kind in MEMBERSHIP_KINDS:
             if kind not in include:
-                entry.pop(kind)  # read all the same: teams come from the groups, and the failure of a read is the user's
+                entry.pop(kind)  # read all the same when one is asked for: teams come from the groups, and the failure of a read is the user's
     return dict(changed=False, msg=compose_msg(module_name, users), users=users, tenant_id=params['tenant_id'] or None, cloud=params['cloud'])
