@@ -207,3 +207,12 @@ def test_two_thousand_pairs_resolve_each_target_and_member_once_and_send_one_wri
 def test_twenty_thousand_pairs_resolve_each_target_and_member_once_and_send_one_write_each(graphsim_factory):
     spec, _upns, _names = reorganisation_tenant(1000, 20)
     assert_reorganisation_costs_one_write_per_pair(graphsim_factory(tenant=spec), 1000, 20)
+
+
+def test_more_than_fifty_thousand_entries_are_refused_before_any_request(graphsim_session):
+    """groups-and-administrative-units.md: "At most 50,000 entries in one task"."""
+    sim = graphsim_session
+    entry = {"target": "VPN Users", "member": LEAVER}
+    result = run(sim, memberships=[entry] * 50001)
+    assert result["rc"] == 1 and result["msg"].startswith("memberships has 50001 items; at most 50000 are accepted in one task")
+    assert len(sim.log) == 0

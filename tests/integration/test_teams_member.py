@@ -184,3 +184,11 @@ def test_a_stale_roster_does_not_hide_graphs_answer(graphsim_factory):
     result = run(sim, teams=[FALCON], members=[ALEX])
     assert outcomes(result) == [("Project Falcon", ALEX, "absent", "member")]  # the roster said member; Teams said NotFound
     assert sim.log.filter(method="POST", path_re=REMOVE)[0].status == 207
+
+
+def test_role_member_for_an_owner_leaves_the_owner_an_owner_without_a_write(graphsim_session):
+    """teams.md, "Owners": "`role: member` for someone who is an owner leaves them owner (`present`): the module never demotes"."""
+    sim = graphsim_session
+    result = run(sim, teams=["Platform Team"], members=[LEAVER], state="present", role="member")
+    assert outcomes(result) == [("Platform Team", LEAVER, "present", "owner")] and result["changed"] is False
+    assert sim.log.writes() == []
