@@ -21,7 +21,7 @@ from ansible_collections.entra.membership.plugins.module_utils._engine_base impo
 from ansible_collections.entra.membership.plugins.module_utils._engine_directory import ADMINISTRATIVE_UNITS, GROUPS
 from ansible_collections.entra.membership.plugins.module_utils._errors import error_dict
 from ansible_collections.entra.membership.plugins.module_utils._graph_client import GraphRequest, read_collections
-from ansible_collections.entra.membership.plugins.module_utils._outcomes import failure
+from ansible_collections.entra.membership.plugins.module_utils._outcomes import failure, led_by_reasons
 from ansible_collections.entra.membership.plugins.module_utils._references import MAX_MEMBERS, checked_references, member_problem, object_id_segment
 from ansible_collections.entra.membership.plugins.module_utils._resolve import Target, fold_members, resolve_members
 
@@ -272,7 +272,8 @@ def compose_msg(module_name, entries):
         parts.append('%d not found (%s)' % (len(missing), ', '.join("'%s'" % entry['user'] for entry in missing)))
     if failed:
         parts.append('%d failed (%s)' % (len(failed), ', '.join("'%s'" % ref for ref in failed)))
-    return '%s: %s' % (module_name, ', '.join(parts))
+    reasons = list(dict.fromkeys(entry['error']['message'] for entry in entries if entry['error'] is not None and entry['error'].get('message')))
+    return '%s: %s' % (module_name, led_by_reasons(reasons, ', '.join(parts)))
 
 
 def discovery_argument_spec():

@@ -297,6 +297,17 @@ def failure_reasons(results):
                               if entry['status'] == FAILED and entry.get('error') and entry['error'].get('message')))
 
 
+def led_by_reasons(reasons, text):
+    """``text`` after the first LEADING_REASONS distinct failure ``reasons`` (then "and N more"), so that a failed task
+    shows its cause where Ansible prints ``msg``: ``no group has the display name 'X'. 1 failed across 1 group``."""
+    if not reasons:
+        return text
+    lead = '; '.join(reasons[:LEADING_REASONS])
+    if len(reasons) > LEADING_REASONS:
+        lead += '; and %d more' % (len(reasons) - LEADING_REASONS)
+    return '%s. %s' % (lead.rstrip('.'), text[0].upper() + text[1:])  # Graph's messages often end with their own '.'
+
+
 def compose_msg(module_name, target_type, summary, target_count, check_mode=False, nothing_given=None, interrupted_by=None, reasons=(),
                 unknown_members=()):
     """``entra_group_member: <up to three failure reasons>; and N more. 2 removed, 1 already absent, 1 failed across 2 groups;
@@ -314,11 +325,7 @@ def compose_msg(module_name, target_type, summary, target_count, check_mode=Fals
     if not counts:
         return '%s: nothing to do (no %s given)' % (head, nothing_given or ('members' if target_count else plural))
     text = '%s across %d %s' % (', '.join(counts), target_count, singular if target_count == 1 else plural)
-    if reasons:
-        lead = '; '.join(reasons[:LEADING_REASONS])
-        if len(reasons) > LEADING_REASONS:
-            lead += '; and %d more' % (len(reasons) - LEADING_REASONS)
-        text = '%s. %s' % (lead, text[0].upper() + text[1:])
+    text = led_by_reasons(reasons, text)
     if unknown_members:
         text += '; %d %s no object: %s' % (len(unknown_members), 'member matches' if len(unknown_members) == 1 else 'members match',
                                            _listed(["'%s'" % ref for ref in unknown_members], LISTED_UNKNOWN, 'more'))
