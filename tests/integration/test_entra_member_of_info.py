@@ -337,3 +337,11 @@ def test_an_id_that_is_a_group_is_not_a_user(graphsim_session):
     assert group["error"]["code"] == "NotAUser" and "is a group, not a user" in group["error"]["message"]
     assert group["groups"] == [] and leaver2["error"] is None and leaver2["groups"]
     assert sim.log.count(path_re=r"/users/%s/" % sales) == 0  # its memberships are not read as a user's
+
+
+def test_memberof_is_read_only_when_a_membership_kind_is_asked_for(graphsim_session):
+    """docs/discovery.md: without groups, administrative_units or teams in include, memberOf (and its permission) is not needed."""
+    sim = graphsim_session
+    result = run_module(entra_member_of_info, dict(sim.module_auth(), users=[LEAVER], include=["licenses"]))
+    assert result["rc"] == 0 and "groups" not in result["users"][0]
+    assert sim.log.count(method="GET", path_re=r"/memberOf$") == 0
