@@ -270,7 +270,8 @@ def test_owners_not_read_leave_roles_unknown_and_fail(graphsim_session):
     sim = graphsim_session
     sim.faults.add(503, path_re=r"/groups/%s/owners$" % sim.state.id_of("group", "Sales EMEA"))
     result = run(sim, users=[LEAVER, LEAVER2], max_retries=0)
-    assert result["rc"] == 1 and result["msg"].startswith("entra_member_of_info: ") and result["msg"].endswith(". 0 users read, 2 failed ('%s', '%s')" % (LEAVER, LEAVER2))
+    assert result["rc"] == 1 and result["msg"].startswith("entra_member_of_info: ")
+    assert result["msg"].endswith(". 0 users read, 2 failed ('%s', '%s')" % (LEAVER, LEAVER2))
     for user in result["users"]:
         teams = by_name(user["teams"])
         assert teams["Sales EMEA"]["role"] is None and user["error"]["status"] == 503
