@@ -19,6 +19,44 @@ options:
     default: v1.0
 '''
 
+    # entra_group_member and entra_au_member: entra.membership.members.restricted_management.
+    RESTRICTED_MANAGEMENT = r'''
+options:
+  restricted_management:
+    description:
+      - What to do with a target in a restricted management administrative unit (a group with C(isManagementRestricted), an
+        administrative unit with C(isMemberManagementRestricted)), whose members only those assigned a Microsoft Entra role scoped
+        to that unit may change.
+      - V(refuse) sends nothing to it and fails its pairs with the reason (code C(ManagementRestricted)), as in 1.0.
+      - V(attempt) sends the writes, for an app that holds a role scoped to that unit; when Graph refuses (403) the pair fails
+        with the same explanation. Check mode cannot see such a role and predicts the change.
+    type: str
+    choices: [refuse, attempt]
+    default: refuse
+'''
+
+    # Every module that takes members, owners, principals or users: entra.membership.members.unknown_members
+    # (plugins/module_utils/_unknown_members.py).
+    UNKNOWN_MEMBERS = r'''
+options:
+  unknown_members:
+    description:
+      - What a member (the owner, principal or user the module takes) that no object in the tenant matches (no user or other
+        object has that id or user principal name) becomes when the task takes something away; a typo must not pass unnoticed
+        as a success.
+      - V(warn) reports it V(absent) (what does not exist holds nothing) and emits one Ansible warning naming each such member
+        (the first ten, then a count); C(msg) counts and names them too.
+      - V(fail) reports it V(failed) with C(error.code=MemberNotFound), so the task fails; nothing is sent for it.
+      - V(ignore) reports it V(absent) without a warning, as 1.0 did.
+      - When the task would give it something (C(state=present); M(entra.membership.entra_user_account) with
+        C(account_enabled=true)) such a member is always V(failed) with C(MemberNotFound), whatever this option says.
+      - When a member given as an e-mail address is a guest's C(mail), the warning or error names the guest's C(#EXT#) user
+        principal name and id to give instead.
+    type: str
+    choices: [warn, fail, ignore]
+    default: warn
+'''
+
     # Options shared by entra_group_member, entra_au_member and teams_member (plugins/module_utils/_runner.py).
     DOCUMENTATION = r'''
 options:

@@ -122,6 +122,11 @@ class AccessEngine:
         """Warnings about the module's own options, before any request."""
         return []
 
+    def creates(self, state, params):  # pylint: disable=unused-argument
+        """Whether the task would create something for a principal (then one no object matches fails, whatever
+        ``unknown_members`` says: there is nothing to give access to)."""
+        return state == 'present'
+
     def principal_refusal(self, member, state):  # pylint: disable=unused-argument
         """The Outcome decided for a resolved principal before anything is read of it (e.g. not a user), else None."""
         return None

@@ -19,11 +19,8 @@ from __future__ import annotations
 
 from ansible_collections.entra.membership.plugins.module_utils._access_base import Grant, SelectionError, grant_result
 from ansible_collections.entra.membership.plugins.module_utils._connection_options import API_VERSION_ARGSPEC
-from ansible_collections.entra.membership.plugins.module_utils._errors import error_dict
 from ansible_collections.entra.membership.plugins.module_utils._outcomes import (
-    ABSENT,
     CHANGES,
-    FAILED,
     PRESENT,
     REMOVED,
     SKIPPED,
@@ -33,12 +30,14 @@ from ansible_collections.entra.membership.plugins.module_utils._outcomes import 
 )
 from ansible_collections.entra.membership.plugins.module_utils._references import MAX_MEMBERS, checked_references, member_problem
 from ansible_collections.entra.membership.plugins.module_utils._resolve import fold_members, resolve_members
+from ansible_collections.entra.membership.plugins.module_utils._unknown_members import UNKNOWN_MEMBERS_ARGSPEC, UnknownMembers
 
 
 def access_argument_spec(principals_option='principals', with_state=True, **extra):
     """The argument_spec of an access module: its principals option, ``state`` (unless ``with_state`` is false),
     ``api_version``, and ``extra``."""
-    spec = {principals_option: dict(type='list', elements='str', required=True), 'api_version': dict(API_VERSION_ARGSPEC)}
+    spec = {principals_option: dict(type='list', elements='str', required=True), 'api_version': dict(API_VERSION_ARGSPEC),
+            'unknown_members': dict(UNKNOWN_MEMBERS_ARGSPEC)}
     if with_state:
         spec['state'] = dict(type='str', default='absent', choices=['absent', 'present'])
     spec.update(extra)
@@ -61,23 +60,21 @@ def _principal_grant(engine, ref, member, status_outcome):
     return grant
 
 
-def _unusable_principal(engine, ref, member, state):
+def _unusable_principal(engine, ref, member, state, unknown):
     """The outcome of a principal nothing can be read or written for, or None when it is usable."""
     if member.error is not None:
         return read_failure(member.error)
     if not member.found:
-        if state == 'absent':
-            return outcome(ABSENT)  # what does not exist holds nothing
-        return outcome(FAILED, error_dict(404, 'Request_ResourceNotFound', "%s: '%s' does not exist" % (engine.principals_option, ref)))
+        return unknown.outcome(ref)
     return engine.principal_refusal(member, state)
 
 
-def _plan(client, engine, principals, state, params):
+def _plan(client, engine, principals, state, params, unknown):
     """Every grant of the run, the undecided ones open: principal by principal in input order, each in the order the engine gives."""
     planned = {}
     usable = {}
     for ref, member in principals.items():
-        refused = _unusable_principal(engine, ref, member, state)
+        refused = _unusable_principal(engine, ref, member, state, unknown)
         if refused is None:
             usable[ref] = member
         elif state == 'present' and member.found:
@@ -156,7 +153,9 @@ def _access_task(module, module_name, engine):
     except SelectionError as exc:
         module.fail_json(msg=str(exc), changed=False)
 
-    grants = _plan(client, engine, {ref: members[ref] for ref in refs}, state, params)
+    unknown = UnknownMembers(client, refs, members, params['unknown_members'], creates=engine.creates(state, params))
+    unknown.warn(module, engine.principals_option)
+    grants = _plan(client, engine, {ref: members[ref] for ref in refs}, state, params, unknown)
     open_grants = [grant for grant in grants if grant.outcome is None]
     engine.refuse(client, open_grants, state)
     open_grants = [grant for grant in open_grants if grant.outcome is None]
@@ -167,7 +166,8 @@ def _access_task(module, module_name, engine):
             engine.write(client, open_grants, state)
 
     results = [grant_result(grant, engine.detail_fields, engine.through_reason(grant) if grant.through else None) for grant in grants]
-    result = module_result(module_name, 'principal', results, len(refs), check_mode)
+    result = module_result(module_name, 'principal', results, len(refs), check_mode, interrupted_by=module.interrupted_by,
+                           unknown_members=unknown.noted)
     if not results:
         result['msg'] = '%s%s: nothing to do (%s hold none of the access selected)' % (
             module_name, ' (check mode, nothing changed)' if check_mode else '', engine.principals_option)

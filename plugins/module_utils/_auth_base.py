@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from importlib.util import find_spec
+from urllib.parse import quote
 
 from ansible.module_utils.basic import missing_required_lib
 
@@ -40,6 +41,11 @@ _AADSTS_HINTS = {
     70021: 'no federated identity credential on the application matches the token',
     7000112: 'the application is disabled',
 }
+# MSAL's ValueError when the login host's OpenID configuration for the tenant cannot be read: it hides Entra's answer
+# (AADSTS90002 for a tenant that cloud does not know), which _authority_failure reads itself.
+_AUTHORITY_UNREADABLE = 'Unable to get authority configuration'
+_AUTHORITY_HINT = ('the login host has no OpenID configuration for this tenant: check tenant_id, cloud and authority_host')
+DESCRIPTION_LIMIT = 400   # characters of Entra's own prose in a message; the trace and correlation ids follow whole
 
 
 def _import_msal(method_name):
@@ -95,6 +101,8 @@ class MsalAuthMethodBase(AuthMethodBase):
         except Exception as exc:  # pylint: disable=broad-exception-caught
             # MSAL raises ValueError for a login host without an OpenID configuration and lets
             # requests' transport errors through: all of them mean "no token", said plainly.
+            if isinstance(exc, ValueError) and _AUTHORITY_UNREADABLE in str(exc):
+                raise self._authority_failure() from None
             raise EntraAuthError('Authentication failed for %s: %s' % (self._who(), self._describe(exc))) from None
         if not result or 'access_token' not in result:
             raise self._failure(result or {})
@@ -129,13 +137,39 @@ class MsalAuthMethodBase(AuthMethodBase):
             return str(GraphError.from_exception(exc, self._settings.endpoints.authority_host, self._settings.timeout, self._settings.ca_path).message)
         return scrub(' '.join(str(exc).split()), self._all_secrets())[:400]
 
+    def _authority_failure(self):
+        """Entra's own answer to the OpenID configuration MSAL could not read (AADSTS90002: no such tenant in this
+        cloud), as any other AADSTS failure; a host that gives no such answer, the hint of what to check."""
+        endpoints = self._settings.endpoints
+        url = '%s/%s/v2.0/.well-known/openid-configuration' % (endpoints.authority_host, quote(self._settings.tenant_id, safe=''))
+        try:
+            body = self._http_client.get(url).json()
+        except Exception:  # pylint: disable=broad-exception-caught
+            body = None  # no answer to read: the hint alone says what to check
+        if isinstance(body, dict) and (body.get('error_codes') or isinstance(body.get('error'), str)):  # an OAuth error, not Graph's
+            return self._failure(body)
+        return EntraAuthError('Authentication failed for %s: %s' % (self._who(), _AUTHORITY_HINT))
+
     def _failure(self, result):
+        """An EntraAuthError from Entra's error answer: its AADSTS code, its prose (cut at a word), the hint for the code,
+        then its trace and correlation ids whole, as Microsoft support asks for them."""
         description = ' '.join(str(result.get('error_description') or '').split())
         codes = result.get('error_codes') or [int(found) for found in re.findall(r'AADSTS(\d+)', description)[:1]]
         code = 'AADSTS%s' % codes[0] if codes else (result.get('error') or 'unknown_error')
-        description = re.sub(r'^AADSTS\d+:\s*', '', description)
+        prose = re.split(r'\s*\bTrace ID:', re.sub(r'^AADSTS\d+:\s*', '', description))[0]
+        prose = scrub(prose, self._all_secrets())
+        if len(prose) > DESCRIPTION_LIMIT:
+            prose = prose[:DESCRIPTION_LIMIT].rsplit(' ', 1)[0] + ' ...'
         hint = _AADSTS_HINTS.get(codes[0]) if codes else None
-        message = 'Authentication failed for %s: %s %s: %s%s' % (
-            self._who(), code, result.get('error') or '', scrub(description, self._all_secrets())[:400] or 'no description',
-            ' (%s)' % hint if hint else '')
+        ids = [(label, result.get(key) or _id_in(description, label)) for key, label in (('trace_id', 'Trace ID'), ('correlation_id', 'Correlation ID'))]
+        shown_ids = ', '.join('%s %s' % (label.lower(), value) for label, value in ids if value)
+        message = 'Authentication failed for %s: %s %s: %s%s%s' % (
+            self._who(), code, result.get('error') or '', prose or 'no description', ' (%s)' % hint if hint else '',
+            ' [%s]' % shown_ids if shown_ids else '')
         return EntraAuthError(message, code=code)
+
+
+def _id_in(description, label):
+    """The id after ``label:`` in an Entra error description, whole (a GUID), or None."""
+    found = re.search(r'%s:\s*([0-9A-Fa-f-]{36})' % re.escape(label), description)
+    return found.group(1) if found else None

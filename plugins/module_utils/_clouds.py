@@ -48,6 +48,7 @@ AZURE_CLOUD_ENVIRONMENT_ALIASES = {
     'azureusgovernment': 'usgov',
     'azurechinacloud': 'china',
 }
+AZURE_CLOUD_ENVIRONMENT_NAMES = ('AzureCloud', 'AzureUSGovernment', 'AzureChinaCloud')   # as the Azure tools spell them
 CLOUD_ENV_VARS = ('ENTRA_CLOUD', 'AZURE_CLOUD_ENVIRONMENT')
 
 
@@ -55,8 +56,9 @@ def cloud_from_environment(environ=None):
     """Fallback for the ``cloud`` option: ENTRA_CLOUD, then AZURE_CLOUD_ENVIRONMENT (aliases mapped).
 
     A value that names no cloud is returned as ``VARIABLE=value`` on purpose: the option's
-    ``choices`` check then fails with a message that names both the variable and its value,
-    instead of this fallback silently picking the global cloud for, say, ``AzureGermanCloud``.
+    ``choices`` check then fails with a message that names both the variable and its value (and,
+    for AZURE_CLOUD_ENVIRONMENT, the Azure names it takes), instead of this fallback silently
+    picking the global cloud for, say, ``AzureGermanCloud``.
     """
     environ = os.environ if environ is None else environ
     for variable in CLOUD_ENV_VARS:
@@ -68,6 +70,8 @@ def cloud_from_environment(environ=None):
             name = AZURE_CLOUD_ENVIRONMENT_ALIASES.get(name, name)
         if name in CLOUDS:
             return name
+        if variable == 'AZURE_CLOUD_ENVIRONMENT':
+            return '%s=%s (that variable takes %s, or a cloud name)' % (variable, value, ', '.join(AZURE_CLOUD_ENVIRONMENT_NAMES))
         return '%s=%s' % (variable, value)
     raise AnsibleFallbackNotFound
 
@@ -104,19 +108,21 @@ def normalize_https_url(option, value):
     return 'https://%s%s' % (parts.netloc, path)
 
 
-def resolve_endpoints(cloud=None, graph_endpoint=None, authority_host=None):
+def resolve_endpoints(cloud=None, graph_endpoint=None, authority_host=None, labels=None):
     """Endpoints of ``cloud`` with the ``graph_endpoint``/``authority_host`` overrides applied.
 
     The overrides change only where requests are sent. The token scope and the URLs written into
     request bodies stay those of the cloud: a gateway in front of Graph forwards the token to the
     real Graph, which accepts only tokens for its own resource and binds only its own URLs.
+    ``labels`` names an option in messages as its user gave it (``graph_endpoint (from ENTRA_GRAPH_ENDPOINT)``).
     """
+    labels = labels or {}
     name = cloud or DEFAULT_CLOUD
     if name not in CLOUDS:
         raise EntraConfigError("cloud must be one of %s, got '%s'" % (', '.join(CLOUD_NAMES), name))
     selected = CLOUDS[name]
-    graph_url = normalize_https_url('graph_endpoint', graph_endpoint) if graph_endpoint else selected.graph_url
-    login_url = normalize_https_url('authority_host', authority_host) if authority_host else selected.authority_host
+    graph_url = normalize_https_url(labels.get('graph_endpoint', 'graph_endpoint'), graph_endpoint) if graph_endpoint else selected.graph_url
+    login_url = normalize_https_url(labels.get('authority_host', 'authority_host'), authority_host) if authority_host else selected.authority_host
     return Endpoints(
         cloud=name,
         graph_url=graph_url,

@@ -66,12 +66,29 @@ def _first_set(names, environ):
     return None
 
 
+# {variable: value} each env_fallback supplied, so that a message can name the variable behind a bad value.
+_SUPPLIED = {}
+
+
 def env_fallback(*names):
     """Like Ansible's env_fallback, but an empty variable counts as unset and the next one is tried."""
     value = _first_set(names, os.environ)
     if value is None:
         raise AnsibleFallbackNotFound
+    _SUPPLIED[next(name for name in names if os.environ.get(name) == value)] = value
     return value
+
+
+def _label(option, params, given_credentials=()):
+    """``option``, or ``option (from VARIABLE)`` when its value is the one that variable supplied (the task gave none)."""
+    value = params.get(option)
+    if value in (None, '') or option in given_credentials:
+        return option
+    for name in ENV_VARS.get(option, ()):
+        supplied = _SUPPLIED.get(name) if option not in CREDENTIAL_INPUTS else _first_set((name,), os.environ)
+        if supplied is not None and os.environ.get(name) == supplied and value in (supplied, check_type_path(supplied)):
+            return '%s (from %s)' % (option, name)
+    return option
 
 
 def _fallback(option):
@@ -223,27 +240,28 @@ def connection_settings(params, explicit=None):
     """
     explicit = set(params) if explicit is None else set(explicit)
     credential = _select_credential(params, explicit)
-    endpoints = resolve_endpoints(params.get('cloud'), params.get('graph_endpoint') or None, params.get('authority_host') or None)
+    labels = {option: _label(option, params, explicit & set(CREDENTIAL_INPUTS)) for option in ENV_VARS}
+    endpoints = resolve_endpoints(params.get('cloud'), params.get('graph_endpoint') or None, params.get('authority_host') or None, labels)
 
     if credential != 'access_token':
         for option in ('tenant_id', 'client_id'):
             if not _given(params, option):
                 raise EntraConfigError('%s is required with %s' % (describe(option), credential))
         if not _TENANT.match(params['tenant_id']):
-            raise EntraConfigError("tenant_id must be a tenant id (GUID) or a verified domain name, got '%s'" % params['tenant_id'])
+            raise EntraConfigError("%s must be a tenant id (GUID) or a verified domain name, got '%s'" % (labels['tenant_id'], params['tenant_id']))
         if not is_object_id(params['client_id']):
-            raise EntraConfigError("client_id must be the application (client) id, a GUID, got '%s'" % params['client_id'])
+            raise EntraConfigError("%s must be the application (client) id, a GUID, got '%s'" % (labels['client_id'], params['client_id']))
 
     if credential == 'client_certificate_path':
         _check_certificate_file(params['client_certificate_path'])
     elif 'client_certificate_password' in explicit and _given(params, 'client_certificate_password'):
         raise EntraConfigError('client_certificate_password was given without client_certificate_path (authenticating with %s)' % credential)
     if credential == 'federated_token_file':
-        _readable_file('federated_token_file', params['federated_token_file'])
+        _readable_file(labels['federated_token_file'], params['federated_token_file'])
 
     ca_path = params.get('ca_path') or None
     if ca_path and not (os.path.isfile(ca_path) or os.path.isdir(ca_path)):
-        raise EntraConfigError("ca_path '%s' does not exist" % ca_path)
+        raise EntraConfigError("%s '%s' does not exist" % (labels['ca_path'], ca_path))
 
     chosen_only = {name: params[name] for name in CREDENTIAL_OPTIONS if name == credential}
     return ConnectionSettings(

@@ -17,10 +17,11 @@ from __future__ import annotations
 from ansible_collections.entra.membership.plugins.module_utils._connection_options import API_VERSION_ARGSPEC
 from ansible_collections.entra.membership.plugins.module_utils._discovery_access import ACCESS_KINDS, add_access
 from ansible_collections.entra.membership.plugins.module_utils._discovery_account import ACCOUNT_KINDS, add_account
-from ansible_collections.entra.membership.plugins.module_utils._engine_directory import ADMINISTRATIVE_UNITS, GROUPS, READ_PAGE_SIZE
+from ansible_collections.entra.membership.plugins.module_utils._engine_base import READ_PAGE_SIZE
+from ansible_collections.entra.membership.plugins.module_utils._engine_directory import ADMINISTRATIVE_UNITS, GROUPS
 from ansible_collections.entra.membership.plugins.module_utils._errors import error_dict
 from ansible_collections.entra.membership.plugins.module_utils._graph_client import GraphRequest, read_collections
-from ansible_collections.entra.membership.plugins.module_utils._outcomes import failure
+from ansible_collections.entra.membership.plugins.module_utils._outcomes import failure, led_by_reasons
 from ansible_collections.entra.membership.plugins.module_utils._references import MAX_MEMBERS, checked_references, member_problem, object_id_segment
 from ansible_collections.entra.membership.plugins.module_utils._resolve import Target, fold_members, resolve_members
 
@@ -32,10 +33,14 @@ MEMBERSHIP_KINDS = ('groups', 'administrative_units', 'teams')   # what discover
 # What each read is and the permission it needs: Graph's 403 does not say which one is missing.
 _READS = {
     'user': ("the user '%s'", 'User.Read.All'),
-    'groups': ("the group memberships of '%s'", 'GroupMember.Read.All (or Directory.Read.All)'),
-    'administrative_units': ("the administrative unit memberships of '%s'", 'AdministrativeUnit.Read.All (or Directory.Read.All)'),
+    'memberships': ("the memberships of '%s'", 'Directory.Read.All (or Group.ReadBasic.All)'),
     'transitive_groups': ("the nested group memberships of '%s'", 'GroupMember.Read.All (or Directory.Read.All)'),
     'owners': ("the owners of the teams of '%s'", 'GroupMember.Read.All (or Directory.Read.All)'),
+}
+# What lets an app see the properties of a membership's object in a memberOf answer (includes/limited-info.md).
+_TYPE_READS = {
+    'group': 'GroupMember.Read.All (or Group.Read.All, Directory.Read.All)',
+    'administrative_unit': 'AdministrativeUnit.Read.All (or Directory.Read.All)',
 }
 
 
@@ -44,10 +49,11 @@ def _select(kind):
 
 
 def _limited_information(raw, kind):
-    """``(code, message)`` when Graph gave only the id (every group and unit has a name): the app may read users, not this kind."""
+    """``(code, message)`` when Graph gave only the id (every group and unit has a name): the app may not read this kind,
+    so whether it can be changed is unknown, not "removable"."""
     if raw.get('displayName') is None:
-        return (LIMITED_INFORMATION, "Graph returned only the id of %s %s, not its properties: the app needs %s to read them, "
-                                     "so whether it can be changed is unknown" % (kind.noun, raw.get('id'), _READS[kind.option][1]))
+        return (LIMITED_INFORMATION, "%s %s is not readable with the app's permissions: grant %s (Graph returned only its id, so whether "
+                                     "it can be changed is unknown)" % (kind.noun, raw.get('id'), _TYPE_READS[kind.target_type]))
     return None
 
 
@@ -161,17 +167,20 @@ class UserMemberships:
 
 
 def _membership_requests(user_id, include_transitive):
+    """The user's direct memberships in one read (groups, administrative units and directory roles, told apart by
+    ``@odata.type``), without an OData cast: a cast needs an advanced query (user-list-memberof, "Request headers")."""
     segment = object_id_segment(user_id)
     page = str(READ_PAGE_SIZE)
-    requests = {
-        'groups': GraphRequest('GET', '/users/%s/memberOf/%s' % (segment, GROUPS.member_of_cast), params={'$select': _select(GROUPS), '$top': page}),
-        'administrative_units': GraphRequest('GET', '/users/%s/memberOf/%s' % (segment, ADMINISTRATIVE_UNITS.member_of_cast),
-                                             params={'$select': _select(ADMINISTRATIVE_UNITS), '$top': page}),
-    }
+    select = ','.join(dict.fromkeys(_select(GROUPS).split(',') + _select(ADMINISTRATIVE_UNITS).split(',')))
+    requests = {'memberships': GraphRequest('GET', '/users/%s/memberOf' % segment, params={'$select': select, '$top': page})}
     if include_transitive:
-        requests['transitive_groups'] = GraphRequest('GET', '/users/%s/transitiveMemberOf/%s' % (segment, GROUPS.member_of_cast),
+        requests['transitive_groups'] = GraphRequest('GET', '/users/%s/transitiveMemberOf' % segment,
                                                      params={'$select': 'id,displayName', '$top': page})
     return requests
+
+
+def _of_type(items, kind):
+    return [item for item in items if isinstance(item, dict) and item.get('@odata.type') == kind.odata_type]
 
 
 def _read_memberships(client, users, include_transitive):
@@ -184,12 +193,11 @@ def _read_memberships(client, users, include_transitive):
         if error is not None:
             user.fail(read_error(error, user.ref, what))
             continue
-        if what == 'groups':
-            user.groups = [group_entry(item) for item in items]
-        elif what == 'administrative_units':
-            user.administrative_units = [administrative_unit_entry(item) for item in items]
+        if what == 'memberships':
+            user.groups = [group_entry(item) for item in _of_type(items, GROUPS)]
+            user.administrative_units = [administrative_unit_entry(item) for item in _of_type(items, ADMINISTRATIVE_UNITS)]
         else:
-            user.transitive_groups = items  # raw until the direct groups are known
+            user.transitive_groups = _of_type(items, GROUPS)  # raw until the direct groups are known
 
 
 def _read_team_owners(client, users):
@@ -230,15 +238,17 @@ def _keep_nested_only(user):
     user.transitive_groups = [transitive_entry(item) for item in user.transitive_groups if str(item.get('id') or '').lower() not in direct]
 
 
-def discover(client, user_refs, include_transitive=False, warn=None):
+def discover(client, user_refs, include_transitive=False, warn=None, memberships=True):
     """One ``users`` entry per distinct user, in the order given (refs already checked and folded as text).
 
     A user given twice in different forms (its id and its UPN) is read once, under the first form, with a warning.
+    ``memberships`` false (no membership kind asked for) reads the users alone: memberOf needs a permission
+    (user-list-memberof) that an app reading only roles, licenses or the account need not hold.
     """
     members = resolve_members(client, user_refs)
     user_refs = fold_members(members, warn or (lambda message: None), option='users')
     users = [UserMemberships(ref, members[ref], include_transitive) for ref in user_refs]
-    readable = [user for user in users if user.readable]
+    readable = [user for user in users if user.readable] if memberships else []
     if readable:
         _read_memberships(client, readable, include_transitive)
         owners = _read_team_owners(client, readable)
@@ -262,7 +272,8 @@ def compose_msg(module_name, entries):
         parts.append('%d not found (%s)' % (len(missing), ', '.join("'%s'" % entry['user'] for entry in missing)))
     if failed:
         parts.append('%d failed (%s)' % (len(failed), ', '.join("'%s'" % ref for ref in failed)))
-    return '%s: %s' % (module_name, ', '.join(parts))
+    reasons = list(dict.fromkeys(entry['error']['message'] for entry in entries if entry['error'] is not None and entry['error'].get('message')))
+    return '%s: %s' % (module_name, led_by_reasons(reasons, ', '.join(parts)))
 
 
 def discovery_argument_spec():
@@ -290,13 +301,14 @@ def _discovery_task(module, module_name):
         user_refs = checked_references('users', params['users'], member_problem, MAX_MEMBERS)
     except ValueError as exc:
         module.fail_json(msg=str(exc), changed=False)
-    users = discover(module.client, user_refs, params['include_transitive'], warn=module.warn) if user_refs else []
     include = params['include']
+    memberships = params['include_transitive'] or any(kind in include for kind in MEMBERSHIP_KINDS)
+    users = discover(module.client, user_refs, params['include_transitive'], warn=module.warn, memberships=memberships) if user_refs else []
     if users:
         add_access(module.client, users, include)
         add_account(module.client, users, include)
     for entry in users:
         for kind in MEMBERSHIP_KINDS:
             if kind not in include:
-                entry.pop(kind)  # read all the same: teams come from the groups, and the failure of a read is the user's
+                entry.pop(kind)  # read all the same when one is asked for: teams come from the groups, and the failure of a read is the user's
     return dict(changed=False, msg=compose_msg(module_name, users), users=users, tenant_id=params['tenant_id'] or None, cloud=params['cloud'])

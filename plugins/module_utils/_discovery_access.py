@@ -15,7 +15,8 @@ FOR INTERNAL COLLECTION USE ONLY: this interface may change in any release.
 from __future__ import annotations
 
 from ansible_collections.entra.membership.plugins.module_utils._engine_apps import AppRoleAssignments
-from ansible_collections.entra.membership.plugins.module_utils._engine_directory import GROUPS, READ_PAGE_SIZE
+from ansible_collections.entra.membership.plugins.module_utils._engine_base import READ_PAGE_SIZE
+from ansible_collections.entra.membership.plugins.module_utils._engine_directory import GROUPS
 from ansible_collections.entra.membership.plugins.module_utils._engine_owners import OWNERS, USER_TYPE
 from ansible_collections.entra.membership.plugins.module_utils._engine_roles import ASSIGNMENT_TYPES, DirectoryRoleAssignments
 from ansible_collections.entra.membership.plugins.module_utils._errors import GraphError

@@ -151,6 +151,10 @@ class AccountSettings(AccessEngine):
         if self.disable_privileged and self.account_enabled is not False:
             raise ValueError('disable_privileged: only with account_enabled: false (it lets this task disable accounts that hold a privileged role)')
 
+    def creates(self, state, params):
+        # Enabling an account (a restore) needs the account: a user that does not exist fails, never 'absent'.
+        return params['account_enabled'] is True
+
     def principal_refusal(self, member, state):
         if member.object_type in (None, 'user'):
             return None

@@ -7,9 +7,10 @@
 
 Every write goes through ``ref_path``: without ``/$ref`` Graph deletes the member object itself
 ("Remove member", https://learn.microsoft.com/graph/api/group-delete-members, its Caution).
-The write's answer decides a real run (a read could be stale while a change replicates); the
-memberships are read before only where the answer cannot speak for itself (check mode, diff mode,
-a write sent again after its answer was lost).
+The memberships are read before writing (``_engine_base.read_memberships``: each member's memberOf or
+each target's members, whichever takes fewer reads): check mode and diff mode tell from them, and a
+write sent again after an answer that may hide its success (lost, 429, 5xx) meets its own work, which
+only the read before can tell from "there was nothing to do".
 
 FOR INTERNAL COLLECTION USE ONLY: this interface may change in any release.
 """
@@ -18,12 +19,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ansible_collections.entra.membership.plugins.module_utils._engine_base import MemberEngine
-from ansible_collections.entra.membership.plugins.module_utils._graph_client import GraphRequest, read_collections
+from ansible_collections.entra.membership.plugins.module_utils._engine_base import (
+    MemberEngine,
+    decide_from_reads,
+    dynamic_membership_refusal,
+    read_memberships,
+)
+from ansible_collections.entra.membership.plugins.module_utils._graph_client import GraphRequest
 from ansible_collections.entra.membership.plugins.module_utils._outcomes import (
-    ABSENT,
     ADDED,
-    PRESENT,
     REMOVED,
     outcome,
     predicted_denial,
@@ -35,26 +39,26 @@ from ansible_collections.entra.membership.plugins.module_utils._outcomes import 
 from ansible_collections.entra.membership.plugins.module_utils._references import object_id_segment
 from ansible_collections.entra.membership.plugins.module_utils._resolve import target_collection
 
-READ_PAGE_SIZE = 999          # Graph's maximum $top for members and memberOf
 ROLE_MANAGEMENT = 'RoleManagement.ReadWrite.Directory'
 
 
-def _rule(raw):
-    rule = (raw or {}).get('membershipRule')
-    return ' (%s)' % rule if rule else ''
+# admin-units-restricted-management: objects in such a unit are changed only by those assigned a role scoped to it.
+_RESTRICTED_GROUP = ("group '%s' is in a restricted management administrative unit: only administrators assigned a role scoped to that "
+                     "administrative unit can change its %s")
+_RESTRICTED_UNIT = ("administrative unit '%s' is a restricted management administrative unit: only administrators assigned a role scoped "
+                    "to it can change its members")
+_RESTRICTED_ADVICE = '; ask one of them, or, if this app holds such a role, set restricted_management: attempt'
 
 
 def group_refusal(target, relationship='members'):
-    """``(code, message)`` when Graph will not let anyone change this group's ``relationship`` through ``$ref``, else None.
-
-    A dynamic rule governs members only: a dynamic group's owners can change.
-    """
+    """``(code, message)`` when Graph will not let anyone change this group's ``relationship`` through ``$ref``, else None."""
     raw = target.raw or {}
     name = target.display_name
     group_types = raw.get('groupTypes') or []
-    if 'DynamicMembership' in group_types and relationship == 'members':
-        return ('DynamicMembership', "group '%s' has dynamic membership: Entra ID adds and removes its members by its rule%s; "
-                                     "change the membershipRule (or the member's attributes it matches) instead" % (name, _rule(raw)))
+    # A dynamic rule governs members only: a dynamic group's owners can change.
+    dynamic = dynamic_membership_refusal('group', target) if relationship == 'members' else None
+    if dynamic:
+        return dynamic
     if raw.get('onPremisesSyncEnabled'):
         return ('OnPremisesSynced', "group '%s' is synced from on-premises Active Directory: change its %s in Active Directory, "
                                     "the next sync brings the change to Entra ID" % (name, relationship))
@@ -63,8 +67,9 @@ def group_refusal(target, relationship='members'):
         return ('MailEnabledGroup', "group '%s' is %s, whose %s are managed by Exchange Online: change it in Exchange Online "
                                     "(Exchange admin center, or Remove-DistributionGroupMember / Add-DistributionGroupMember)" % (name, kind, relationship))
     if raw.get('isManagementRestricted'):
-        return ('ManagementRestricted', "group '%s' is in a restricted management administrative unit: only administrators assigned a role "
-                                        "scoped to that administrative unit can change its %s; ask one of them" % (name, relationship))
+        # restricted_management: attempt is an option of the member modules only
+        advice = _RESTRICTED_ADVICE if relationship == 'members' else '; ask one of them'
+        return ('ManagementRestricted', _RESTRICTED_GROUP % (name, relationship) + advice)
     return None
 
 
@@ -76,13 +81,26 @@ def group_owner_refusal(target):
 def administrative_unit_refusal(target):
     raw = target.raw or {}
     name = target.display_name
-    if str(raw.get('membershipType') or '').lower() == 'dynamic':
-        return ('DynamicMembership', "administrative unit '%s' has dynamic membership: Entra ID adds and removes its members by its rule%s; "
-                                     "change the membershipRule (or the member's attributes it matches) instead" % (name, _rule(raw)))
+    dynamic = dynamic_membership_refusal('administrative unit', target)
+    if dynamic:
+        return dynamic
     if raw.get('isMemberManagementRestricted'):
-        return ('ManagementRestricted', "administrative unit '%s' is a restricted management administrative unit: only administrators "
-                                        "assigned a role scoped to it can change its members; ask one of them" % name)
+        return ('ManagementRestricted', _RESTRICTED_UNIT % name + _RESTRICTED_ADVICE)
     return None
+
+
+def restricted_rule(target):
+    """Why only some may change ``target``'s members (a restricted management administrative unit), or None."""
+    raw = target.raw or {}
+    if target.type == 'group' and raw.get('isManagementRestricted'):
+        return _RESTRICTED_GROUP % (target.display_name, 'members')
+    if target.type == 'administrative_unit' and raw.get('isMemberManagementRestricted'):
+        return _RESTRICTED_UNIT % target.display_name
+    return None
+
+
+RESTRICTED_MANAGEMENT = ('refuse', 'attempt')
+RESTRICTED_MANAGEMENT_ARGSPEC = dict(type='str', default='refuse', choices=list(RESTRICTED_MANAGEMENT))
 
 
 def _needs_role_management(target):
@@ -97,7 +115,7 @@ class DirectoryKind:
     option: str                   # the module option naming the targets
     noun: str
     select: str                   # the flags read with each target, for the guards
-    member_of_cast: str           # memberOf cast segment for check and diff mode
+    odata_type: str               # its @odata.type in a memberOf answer
     write_permissions: tuple      # any one of them lets an app change members
     refusal: object               # target -> (code, message) | None
     relationship: str = 'members'  # the navigation property written through $ref: members, or a group's owners
@@ -122,7 +140,7 @@ GROUPS = DirectoryKind(
     target_type='group', option='groups', noun='group',
     select='groupTypes,membershipRule,onPremisesSyncEnabled,mailEnabled,securityEnabled,isAssignableToRole,resourceProvisioningOptions,'
            'isManagementRestricted',
-    member_of_cast='microsoft.graph.group',
+    odata_type='#microsoft.graph.group',
     write_permissions=('GroupMember.ReadWrite.All', 'Group.ReadWrite.All', 'Directory.ReadWrite.All'),
     refusal=group_refusal,
 )
@@ -130,7 +148,7 @@ GROUPS = DirectoryKind(
 ADMINISTRATIVE_UNITS = DirectoryKind(
     target_type='administrative_unit', option='administrative_units', noun='administrative unit',
     select='membershipType,membershipRule,isMemberManagementRestricted',
-    member_of_cast='microsoft.graph.administrativeUnit',
+    odata_type='#microsoft.graph.administrativeUnit',
     write_permissions=('AdministrativeUnit.ReadWrite.All', 'Directory.ReadWrite.All'),
     refusal=administrative_unit_refusal,
 )
@@ -153,36 +171,43 @@ def ref_path(kind, api_version, target_id, member_id=None):
     return path
 
 
-def _read_by_member(pairs):
-    """Read memberships from each member's memberOf (no more members than targets, all users), not from each target's members."""
-    targets = {pair.target.id.lower() for pair in pairs}
-    members = {pair.member.id.lower(): pair.member for pair in pairs}
-    return len(members) <= len(targets) and all(member.object_type == 'user' for member in members.values())
-
-
 class DirectoryMembers(MemberEngine):
-    """The engine of groups or administrative units."""
+    """The engine of groups or administrative units.
 
-    def __init__(self, kind):
+    ``restricted_management``: ``refuse`` sends nothing to a target in (or that is) a restricted management
+    administrative unit, as 1.0 did; ``attempt`` sends the write, since an app holding a Microsoft Entra role scoped to
+    that unit may change it (admin-units-restricted-management, "Programmability"), and a 403 is explained by the refusal's words.
+    """
+
+    def __init__(self, kind, restricted_management='refuse'):
+        if restricted_management not in RESTRICTED_MANAGEMENT:
+            raise ValueError('restricted_management must be one of %s, got %s' % (', '.join(RESTRICTED_MANAGEMENT), restricted_management))
         self.kind = kind
         self.option = kind.option
         self.target_type = kind.target_type
         self.noun = kind.noun
         self.select = kind.select
+        self.restricted_management = restricted_management
 
     def target_refusal(self, target):
         refusal = self.kind.refusal(target) if target.raw is not None else None
+        if refusal and refusal[0] == 'ManagementRestricted' and self.restricted_management == 'attempt':
+            return None
         return refusal_outcome(*refusal) if refusal else None
 
+    def denial_explanation(self, target):
+        """Why a 403 on ``target`` happened: a restricted unit's rule when it is in one, else the permission it needs."""
+        rule = restricted_rule(target)
+        if rule:
+            return '%s, and Graph refused this app: it holds no role scoped to that unit' % rule
+        return self.kind.denial_explanation(target)
+
     def decide_open_pairs(self, client, pairs, state, check_mode, diff_mode):
-        """Read the memberships where a real run needs them too (see ``_write``), then predict or write."""
-        resolved = [pair for pair in pairs if pair.target.id and pair.member_id]
-        if check_mode or diff_mode:
-            self._read_memberships(client, resolved, check_mode)
-        else:
-            open_resolved = [pair for pair in resolved if pair.outcome is None]
-            if _read_by_member(open_resolved):  # cheap: one memberOf read per member, outnumbered by the writes
-                self._read_memberships(client, open_resolved, check_mode)
+        """Read the memberships (every resolved pair in check and diff mode, the open ones in a real run), decide the pairs
+        they show need nothing, then predict or write the rest."""
+        resolved = [pair for pair in pairs if pair.target.id and pair.member_id and (check_mode or diff_mode or pair.outcome is None)]
+        self._read_memberships(client, resolved, check_mode)
+        decide_from_reads(pairs, state)
         open_pairs = [pair for pair in pairs if pair.outcome is None]
         if not open_pairs:
             return
@@ -191,29 +216,13 @@ class DirectoryMembers(MemberEngine):
         else:
             self._write(client, open_pairs, state)
 
-    # -- check and diff mode: who is a member now ----------------------------------------------------
+    # -- who is a member now ---------------------------------------------------------------------------
 
     def _read_memberships(self, client, pairs, check_mode):
-        if not pairs:
-            return
-        by_member = _read_by_member(pairs)
-        if by_member:
-            keys = list({pair.member.id.lower(): None for pair in pairs})
-            paths = ['/users/%s/memberOf/%s' % (object_id_segment(key), self.kind.member_of_cast) for key in keys]
-        else:
-            keys = list({pair.target.id.lower(): None for pair in pairs})
-            paths = [members_path(self.kind, client.api_version, key) for key in keys]
-        params = {'$select': 'id', '$top': str(READ_PAGE_SIZE)}
-        read = dict(zip(keys, read_collections(client, [GraphRequest('GET', path, params=params) for path in paths])))
-        for pair in pairs:
-            target_id, member_id = pair.target.id.lower(), pair.member.id.lower()
-            items, error = read[member_id if by_member else target_id]
-            if error is not None:
-                if check_mode and pair.outcome is None:
-                    pair.outcome = read_failure(error)
-                continue
-            other = target_id if by_member else member_id
-            pair.was_member = any(str(item.get('id') or '').lower() == other for item in items)
+        errors = read_memberships(client, pairs, lambda target_id: members_path(self.kind, client.api_version, target_id))
+        for index, error in errors.items():
+            if check_mode and pairs[index].outcome is None:
+                pairs[index].outcome = read_failure(error)
 
     def _predict(self, client, pairs, state):
         granted = client.granted_permissions()
@@ -221,16 +230,14 @@ class DirectoryMembers(MemberEngine):
             denial = self.kind.predicted_denial(granted, pair.target)
             if denial:
                 pair.outcome = denial
-            elif state == 'absent':
-                pair.outcome = outcome(REMOVED if pair.was_member else ABSENT)
             else:
-                pair.outcome = outcome(PRESENT if pair.was_member else ADDED)
+                pair.outcome = outcome(REMOVED if state == 'absent' else ADDED)
 
     # -- the real run -------------------------------------------------------------------------------
 
     def _write(self, client, pairs, state):
-        """The ``$ref`` writes; Graph's answers decide. The membership read before only decides an answer to a
-        repeated write (the first one's answer was lost): "not a member" then may be our own removal."""
+        """The ``$ref`` writes; Graph's answers decide. The membership read before decides an answer to a
+        repeated write (the first one's answer was lost or a 429/5xx): "not a member" then may be our own removal."""
         version = client.api_version
         if state == 'absent':
             requests = [GraphRequest('DELETE', ref_path(self.kind, version, pair.target.id, pair.member.id)) for pair in pairs]
@@ -240,4 +247,4 @@ class DirectoryMembers(MemberEngine):
                         for pair in pairs]
             outcome_of = ref_addition_outcome
         for pair, response in zip(pairs, client.batch(requests)):
-            pair.outcome = outcome_of(response, denial_explanation=self.kind.denial_explanation(pair.target), was_member=pair.was_member)
+            pair.outcome = outcome_of(response, denial_explanation=self.denial_explanation(pair.target), was_member=pair.was_member)

@@ -18,10 +18,9 @@ FOR INTERNAL COLLECTION USE ONLY: this interface may change in any release.
 
 from __future__ import annotations
 
-from ansible_collections.entra.membership.plugins.module_utils._engine_base import Pair
+from ansible_collections.entra.membership.plugins.module_utils._engine_base import READ_PAGE_SIZE, Pair
 from ansible_collections.entra.membership.plugins.module_utils._engine_directory import (
     GROUPS,
-    READ_PAGE_SIZE,
     DirectoryKind,
     DirectoryMembers,
     group_owner_refusal,
@@ -48,7 +47,7 @@ USER_TYPE = '#microsoft.graph.user'
 OWNERS = DirectoryKind(
     target_type='group', option='groups', noun='group',
     select=GROUPS.select,
-    member_of_cast=None,                  # an app cannot list a user's ownedObjects (user-list-ownedobjects: "Not supported")
+    odata_type=None,                      # no memberOf read: an app cannot list a user's ownedObjects (user-list-ownedobjects: "Not supported")
     # group-post-owners, group-delete-owners: GroupMember.ReadWrite.All is not enough for owners.
     write_permissions=('Group.ReadWrite.All', 'Directory.ReadWrite.All'),
     refusal=group_owner_refusal,

@@ -7,16 +7,22 @@
 
 Each team's roster is read once, before any write: it gives the roles the results report, the
 owners the last-owner guard protects, and ``present`` (Teams' add does not say "already a member").
-A removal is still sent for a user the roster does not list, as the roster may lag: Graph's 207
-``NotFound`` says ``absent`` with authority ("conversationMember: remove",
-https://learn.microsoft.com/graph/api/conversationmember-remove).
+A user the roster does not list is looked for in the team's group too, as a roster may lag behind
+it: only when the group agrees is the pair ``absent`` without a request, so a re-run sends no write;
+otherwise the removal is sent and Graph's 207 ``NotFound`` says ``absent`` with authority
+("conversationMember: remove", https://learn.microsoft.com/graph/api/conversationmember-remove).
 
 FOR INTERNAL COLLECTION USE ONLY: this interface may change in any release.
 """
 
 from __future__ import annotations
 
-from ansible_collections.entra.membership.plugins.module_utils._engine_base import MemberEngine
+from ansible_collections.entra.membership.plugins.module_utils._engine_base import (
+    MemberEngine,
+    decide_from_reads,
+    dynamic_membership_refusal,
+    read_memberships,
+)
 from ansible_collections.entra.membership.plugins.module_utils._errors import error_dict
 from ansible_collections.entra.membership.plugins.module_utils._graph_client import GraphRequest, read_collections
 from ansible_collections.entra.membership.plugins.module_utils._outcomes import (
@@ -59,11 +65,12 @@ def _is_guest(pair, roster_entry):
 
 
 class TeamMembers(MemberEngine):
-    """The engine of teams; a group without a team is already a resolution error (NotATeam), so no target guard."""
+    """The engine of teams; a group without a team is already a resolution error (NotATeam)."""
 
     option = 'teams'
     target_type = 'team'
     noun = 'team'
+    select = 'groupTypes,membershipRule'
     with_role = True
 
     def __init__(self, role=None, allow_ownerless=False):
@@ -74,6 +81,12 @@ class TeamMembers(MemberEngine):
         if params['state'] == 'absent' and params.get('role'):
             return ["role '%s' is ignored with state=absent: members are removed whatever their role" % params['role']]
         return []
+
+    def target_refusal(self, target):
+        # A team whose group has dynamic membership answers roster writes 403 Forbidden (microsoft-graph-docs issue
+        # 12712): refused before anything is sent, with its group's reason, as discovery gives it.
+        refusal = dynamic_membership_refusal('group', target)
+        return refusal_outcome(*refusal) if refusal else None
 
     def member_refusal(self, member, state):
         if member.object_type in (None, 'user'):
@@ -90,24 +103,32 @@ class TeamMembers(MemberEngine):
         role = self.requested_role(pair) if after and pair.outcome is not None and pair.outcome.status == ADDED else pair.role
         return '%s (%s)' % (pair.member_ref, role or 'member')
 
+    def roster_denial(self, target):
+        """Why a 403 on reading ``target``'s roster (team-list-members' table: TeamMember.Read.All or TeamMember.ReadWrite.All)."""
+        return ("the app may not read the members of team '%s', which every change reads first: it needs TeamMember.Read.All "
+                "(TeamMember.ReadWrite.All, which changing them needs, reads them too)" % target.display_name)
+
     def denial_explanation(self, target):
         return "the app may not change the members of team '%s': it needs %s" % (target.display_name, ' or '.join(WRITE_PERMISSIONS))
 
-    def decide_open_pairs(self, client, pairs, state, check_mode, diff_mode):  # pylint: disable=unused-argument  # the roster is read anyway
-        resolved = [pair for pair in pairs if pair.target.id and pair.member_id]
+    def decide_open_pairs(self, client, pairs, state, check_mode, diff_mode):
+        """Read the roster of every team with an open pair (every resolved pair's in diff mode), then predict or write."""
+        resolved = [pair for pair in pairs if pair.target.id and pair.member_id and (diff_mode or pair.outcome is None)]
         rosters = self._read_rosters(client, resolved)
         for pair in resolved:
             roster, error = rosters[pair.target.id.lower()]
             if error is not None:
                 if pair.outcome is None:
-                    pair.outcome = read_failure(error)
+                    pair.outcome = read_failure(error, self.roster_denial(pair.target) if error.status == 403 else None)
                 continue
             entry = roster.get(pair.member_id.lower())
             pair.role = roster_role(entry) if entry is not None else None
             pair.was_member = entry is not None
         open_pairs = [pair for pair in pairs if pair.outcome is None]
         if state == 'absent':
-            self._refuse_removing_every_owner(open_pairs, rosters)
+            self._ask_the_group_about_the_unlisted(client, open_pairs)
+            decide_from_reads(open_pairs, state)
+            self._refuse_removing_every_owner([pair for pair in open_pairs if pair.outcome is None], rosters)
         else:
             self._decide_already_present(open_pairs)
         open_pairs = [pair for pair in open_pairs if pair.outcome is None]
@@ -132,6 +153,16 @@ class TeamMembers(MemberEngine):
             else:
                 rosters[team_id] = ({str(item['userId']).lower(): item for item in items if isinstance(item, dict) and item.get('userId')}, None)
         return rosters
+
+    @staticmethod
+    def _ask_the_group_about_the_unlisted(client, pairs):
+        """For a member the roster does not list, ask the team's group: a roster can lag behind its group (a member
+        added to the group minutes ago), so only a group that agrees makes the pair ``absent`` without a removal.
+        A group the app may not read leaves the pair to the removal's answer (207 ``NotFound``: ``absent``)."""
+        unlisted = [pair for pair in pairs if pair.was_member is False]
+        for pair in unlisted:
+            pair.was_member = None
+        read_memberships(client, unlisted, lambda team_id: '/groups/%s/members' % object_id_segment(team_id))
 
     def _refuse_removing_every_owner(self, pairs, rosters):
         """Refuse to remove every owner of a team: Teams will not do it, and an ownerless team has nobody to manage it."""

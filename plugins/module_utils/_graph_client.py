@@ -11,6 +11,7 @@ FOR INTERNAL COLLECTION USE ONLY: this interface may change in any release.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import math
 import random
@@ -18,7 +19,6 @@ import threading
 import time
 import traceback
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from urllib.parse import quote, urlsplit
@@ -43,7 +43,10 @@ USER_AGENT = 'entra.membership/%s' % COLLECTION_VERSION
 
 BATCH_LIMIT = 20                     # Graph's maximum number of requests in one $batch
 RETRY_STATUSES = frozenset((429, 503, 504))
-_ANSWER_MAY_BE_LOST = frozenset((None, 504))  # no answer, or a gateway that stopped waiting: the request may have been carried out
+# Answers after which the request may still have been carried out: none at all (a cut connection, a timeout), a
+# gateway that stopped waiting (504), and even a throttling answer: a Teams removal in $batch answered 429 was
+# carried out (Microsoft Q&A 5529013). A write sent again after one of these may meet its own work.
+_MAY_HAVE_HAPPENED = frozenset((None,)) | RETRY_STATUSES
 MAX_RETRY_AFTER = 300.0              # seconds; a longer Retry-After is a broken header, not a plan
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 60.0
@@ -60,6 +63,12 @@ PACE_MIN_RATE = 1.0                  # requests ($batch items counted one by one
 # consumed more than 0.8 of its limit". Once Graph has sent it, answers without it mean room to spare: the rate doubles.
 LIMIT_PERCENTAGE_HEADER = 'x-ms-throttle-limit-percentage'
 PACE_SLOT_POLL = 1.0                 # seconds; a worker waiting for a free slot looks again at least this often
+# After SIGINT or SIGTERM (docs/reliability.md, "Interrupted"): how long the answers to requests already sent are waited for.
+# Short, because AWX follows its SIGTERM with SIGKILL a few seconds later: the results must be out before that.
+INTERRUPT_GRACE = 1.0                # seconds
+INTERRUPTED = 'Interrupted'          # the code of a GraphError for a request the interruption kept from an answer
+_WAIT_POLL = 0.5                     # seconds; how often the main thread looks at an interruption while workers run
+_NOT_STARTED, _STILL_OUT, _DONE = 'not started', 'still out', 'done'   # a job's state in GraphClient._run_jobs
 
 
 def parse_retry_after(value, now=None):
@@ -202,6 +211,51 @@ def build_session(settings, warn=None):
     return _GraphSession(settings.verify, settings.timeout, pool_size=max(10, settings.max_concurrency + 2))
 
 
+class Interruption:
+    """A stop asked for from outside (SIGINT, SIGTERM): no request starts after it, and the answers to those in flight
+    are waited for INTERRUPT_GRACE seconds at most (no longer after a second stop)."""
+
+    def __init__(self, grace=INTERRUPT_GRACE, clock=time.monotonic):
+        self.reason = None               # what stopped the run, e.g. 'SIGTERM'; None while it runs
+        self._grace = grace
+        self._clock = clock
+        self._deadline = None
+        self._event = threading.Event()
+
+    def stop(self, reason):
+        """Stop: the first call starts the grace period, a second one ends it. Called in a signal handler: the main thread
+        takes no lock of this run's (its requests all go out from worker threads), so nothing here can wait for itself."""
+        now = self._clock()
+        if self._event.is_set():
+            self._deadline = now
+            return
+        self.reason = reason
+        self._deadline = now + self._grace
+        self._event.set()
+
+    def is_set(self):
+        return self._event.is_set()
+
+    def time_left(self):
+        """Seconds still granted to requests in flight; None while not stopped."""
+        return None if self._deadline is None else max(0.0, self._deadline - self._clock())
+
+    def sleep(self, seconds):
+        """Sleep ``seconds``, or less when stopped meanwhile."""
+        self._event.wait(seconds)
+
+    def not_sent(self):
+        """The answer of a request the stop kept from being sent: nothing it asked for happened."""
+        return GraphResponse(None, error=GraphError(None, INTERRUPTED, 'not sent: the module was interrupted (%s) before this request went out'
+                                                    % self.reason))
+
+    def unanswered(self):
+        """The answer of a request sent before the stop whose answer did not come in time: it may have been carried out."""
+        return GraphResponse(None, error=GraphError(None, INTERRUPTED, 'the module was interrupted (%s) while this request was in flight: '
+                                                    'it may have been carried out; run the task again (check mode shows where it stands)'
+                                                    % self.reason))
+
+
 @dataclass
 class PacerTicket:
     """What the pacer needs back when the answer comes: the throttling epoch the request was sent in, its weight, when."""
@@ -231,8 +285,9 @@ class Pacer:
     other nodes) each slow down on their own 429s and so share the budget between them.
     """
 
-    def __init__(self, max_concurrency, clock=time.monotonic):
+    def __init__(self, max_concurrency, clock=time.monotonic, interruption=None):
         self.max_concurrency = max_concurrency
+        self.interruption = interruption
         self.concurrency = max_concurrency
         self.events = 0                  # throttling events: slowdowns
         self.held = 0                    # requests that found the client paused by a Retry-After (that came to another request)
@@ -285,7 +340,8 @@ class Pacer:
         return 0.0 if allowance >= need else (need - allowance) / rate
 
     def acquire(self, weight):
-        """Wait for the turn of a request of ``weight``; returns its ticket and the seconds slept for throttling."""
+        """Wait for the turn of a request of ``weight``; returns its ticket (None: interrupted, do not send) and the seconds
+        slept for throttling."""
         slept = 0.0
         with self._changed:
             now = self._clock()
@@ -300,6 +356,8 @@ class Pacer:
                 self.held += 1
             try:
                 while True:
+                    if self.interruption is not None and self.interruption.is_set():
+                        return None, slept
                     wait = self.delay(weight, now)
                     if wait == 0.0:
                         break
@@ -363,17 +421,17 @@ class Pacer:
 class GraphClient:
     """Graph requests for one module run. See docs/dev/architecture.md for the contract."""
 
-    def __init__(self, settings, authenticator, session, api_version='v1.0', sleep=time.sleep):
+    def __init__(self, settings, authenticator, session, api_version='v1.0', interruption=None):
         self.settings = settings
         self.api_version = api_version
         self.graph_url = settings.endpoints.graph_url
         self.max_retries = settings.max_retries
         self.max_concurrency = settings.max_concurrency
-        self.pacer = Pacer(settings.max_concurrency)
+        self.interruption = interruption or Interruption()
+        self.pacer = Pacer(settings.max_concurrency, interruption=self.interruption)
         self.stats = {'requests': 0, 'batches': 0, 'retries': 0, 'throttled': 0, 'waited_seconds': 0.0}
         self._auth = authenticator
         self._session = session
-        self._sleep = sleep
         self._stats_lock = threading.Lock()
 
     # -- helpers for request bodies ------------------------------------------------------------
@@ -420,7 +478,7 @@ class GraphClient:
     def _wait(self, seconds):
         self._count(waited_seconds=seconds)
         if seconds > 0:
-            self._sleep(seconds)
+            self.interruption.sleep(seconds)
 
     def _absolute(self, path, params=None):
         if path.startswith(('https://', 'http://')):
@@ -487,8 +545,12 @@ class GraphClient:
         return len(answered), len(throttled), max(waits, default=None), near_limit
 
     def request(self, method, path, body=None, params=None, headers=None):
-        """Send one request with retries; never raises on an HTTP status (auth failures raise EntraAuthError)."""
-        return self._request(method, path, body, params, headers)
+        """Send one request with retries; never raises on an HTTP status (auth failures raise EntraAuthError).
+
+        Interrupted: an ``Interrupted`` error answer, ``not_sent`` or ``unanswered`` (docs/reliability.md, "Interrupted").
+        """
+        ((state, response),) = self._run_jobs([functools.partial(self._request, method, path, body, params, headers)], 1)
+        return response if state == _DONE else self._stopped(sent_before=state == _STILL_OUT)
 
     def _request(self, method, path, body=None, params=None, headers=None, batch_items=0):
         """``request()``; ``batch_items``: how many ``$batch`` items the body carries, each paced and judged on its own."""
@@ -500,11 +562,17 @@ class GraphClient:
         refreshed = False
         answer_lost = False
         while True:
+            if self.interruption.is_set():
+                return self._stopped(sent_before=attempt > 0 or refreshed)
             token = self._auth.token()
             ticket, slept = self.pacer.acquire(batch_items or 1)
             self._count(waited_seconds=slept)
+            if ticket is None:
+                return self._stopped(sent_before=attempt > 0 or refreshed)
             response, retryable = self._send(method.upper(), url, body, headers, token)
             self.pacer.record_answer(ticket, *self._throttling(response, batch_items or 1, batch_items > 0))
+            if batch_items and retryable and self._batch_answers(response) is not None:
+                retryable = False  # a $batch refused as a whole that still answers each item: its items say what to retry
             response.replayed = answer_lost
             if response.status == 401 and not refreshed:
                 # An expired or revoked token: one fresh token, one more try, whatever the error code.
@@ -513,12 +581,17 @@ class GraphClient:
                 continue
             if not retryable or attempt >= self.max_retries:
                 return response
-            answer_lost = answer_lost or response.status in _ANSWER_MAY_BE_LOST or (response.error is not None and response.error.code == 'IncompleteResponse')
+            answer_lost = answer_lost or response.status in _MAY_HAVE_HAPPENED or (response.error is not None and response.error.code == 'IncompleteResponse')
             attempt += 1
             throttled = response.status in RETRY_STATUSES
             delay = retry_after_of(response.headers) if throttled else None
             self._count(retries=1, throttled=1 if throttled else 0)
             self._wait(backoff_delay(attempt) if delay is None else delay)
+
+    def _stopped(self, sent_before):
+        """The answer to give instead of sending (again) after an interruption: an attempt already out (answered 429,
+        5xx or not at all) may have been carried out."""
+        return self.interruption.unanswered() if sent_before else self.interruption.not_sent()
 
     def get(self, path, params=None, headers=None):
         """The JSON body of a GET; raises GraphError when Graph did not answer 2xx."""
@@ -539,43 +612,90 @@ class GraphClient:
     # -- $batch --------------------------------------------------------------------------------
 
     def batch(self, graph_requests):
-        """Responses to independent requests, in input order: 20 per $batch, max_concurrency batches at a time."""
+        """Responses to independent requests, in input order: 20 per $batch, max_concurrency batches at a time.
+
+        Interrupted: the chunks not yet sent answer ``not_sent``, those still out when the grace ends ``unanswered``.
+        """
         graph_requests = list(graph_requests)
         responses = [None] * len(graph_requests)
         # An absolute URL (a nextLink) cannot go into a $batch: it is sent on its own.
         alone = {index for index, item in enumerate(graph_requests) if item.path.startswith(('https://', 'http://'))}
         batchable = [index for index in range(len(graph_requests)) if index not in alone]
         chunks = [batchable[start:start + BATCH_LIMIT] for start in range(0, len(batchable), BATCH_LIMIT)] + [[index] for index in sorted(alone)]
-
-        def run(chunk):
-            for index, response in self._run_chunk(graph_requests, chunk).items():
-                responses[index] = response
-
-        if len(chunks) > 1 and self.max_concurrency > 1:
-            with ThreadPoolExecutor(max_workers=min(self.max_concurrency, len(chunks))) as pool:
-                for _done in pool.map(run, chunks):
-                    pass
-        else:
-            for chunk in chunks:
-                run(chunk)
+        jobs = [functools.partial(self._run_chunk, graph_requests, chunk) for chunk in chunks]
+        for chunk, (state, answers) in zip(chunks, self._run_jobs(jobs, self.max_concurrency)):
+            for index in chunk:
+                responses[index] = answers[index] if state == _DONE else self._stopped(sent_before=state == _STILL_OUT)
         return responses
+
+    def _run_jobs(self, jobs, workers):
+        """``[(state, result)]`` of ``jobs`` (callables), run on up to ``workers`` daemon threads while this thread waits.
+
+        ``state`` is _DONE; or, once the run is interrupted, _NOT_STARTED for a job that never started and _STILL_OUT
+        for one still running when the grace ended. That one is left behind (a daemon thread), so that the module can
+        exit with the results it has. A job's exception is raised here.
+        """
+        count = len(jobs)
+        states = [_NOT_STARTED] * count
+        results = [None] * count
+        errors = []
+        changed = threading.Condition()
+        queue = iter(range(count))
+
+        def work():
+            while True:
+                with changed:
+                    index = None if self.interruption.is_set() else next(queue, None)
+                    if index is None:
+                        changed.notify_all()
+                        return
+                    states[index] = _STILL_OUT
+                try:
+                    value = jobs[index]()
+                except BaseException as exc:  # pylint: disable=broad-exception-caught  # raised again in the waiting thread
+                    value = None
+                    errors.append(exc)
+                with changed:
+                    results[index] = value
+                    states[index] = _DONE
+                    changed.notify_all()
+
+        threads = [threading.Thread(target=work, name='graph-worker-%d' % number, daemon=True) for number in range(min(workers, count))]
+        for thread in threads:
+            thread.start()
+        with changed:
+            while any(state != _DONE for state in states) and any(thread.is_alive() for thread in threads):
+                left = self.interruption.time_left()
+                if left is not None and left <= 0:
+                    break
+                changed.wait(_WAIT_POLL if left is None else min(left, _WAIT_POLL))
+            if errors:
+                raise errors[0]
+            return list(zip(states, results))
 
     def _run_chunk(self, graph_requests, chunk):
         if len(chunk) == 1:
             # One request gains nothing from $batch and keeps its own request-id this way.
             only = graph_requests[chunk[0]]
-            return {chunk[0]: self.request(only.method, only.path, body=only.body, params=only.params, headers=only.headers)}
+            return {chunk[0]: self._request(only.method, only.path, only.body, only.params, only.headers)}
         done = {}
         pending = list(chunk)
         item_attempts = dict.fromkeys(chunk, 0)
         broken_answers = 0
         replayed = set()
         refreshed = False
+        first_round = True
         while pending:
+            if not first_round and self.interruption.is_set():
+                # Sent before, answered with a retry (429, 5xx, a cut answer): each may have been carried out.
+                done.update((index, self.interruption.unanswered()) for index in pending)
+                return done
+            first_round = False
             payload = {'requests': [self._batch_item(index, graph_requests[index]) for index in pending]}
             sent_with = self._auth.token()
             outer = self._request('POST', '/$batch', body=payload, batch_items=len(pending))
-            self._count(batches=1)
+            if outer.status is not None or not self.interruption.is_set():
+                self._count(batches=1)
             if outer.replayed:
                 replayed.update(pending)
             answers = self._batch_answers(outer)
@@ -592,7 +712,7 @@ class GraphClient:
                     continue
                 response = self._item_response(answers[str(index)], outer)
                 response.replayed = index in replayed
-                if response.status in _ANSWER_MAY_BE_LOST:
+                if response.status in _MAY_HAVE_HAPPENED:
                     replayed.add(index)
                 if response.status == 401 and not refreshed:
                     unauthorized.append(index)  # the token expired under the $batch: its items say so one by one
@@ -640,7 +760,9 @@ class GraphClient:
 
     @staticmethod
     def _batch_answers(outer):
-        if not outer.ok or not isinstance(outer.body, dict) or not isinstance(outer.body.get('responses'), list):
+        """``{item id: answer}`` of a ``$batch`` answer, whatever its own status: "a throttled batch may fail as a whole
+        with 424" while its body still answers each item (throttling.md, "Throttling and batching"); None without them."""
+        if outer.status is None or not isinstance(outer.body, dict) or not isinstance(outer.body.get('responses'), list):
             return None
         return {str(item.get('id')): item for item in outer.body['responses'] if isinstance(item, dict)}
 
@@ -663,21 +785,33 @@ class GraphClient:
 def read_collections(client, graph_requests):
     """For each collection request: ``(items, None)`` with every page followed, or ``(None, GraphError)``.
 
-    The first pages travel together in ``$batch``; the rare further pages follow one by one.
+    The first pages travel together in ``$batch``; then, round by round, the next page of every collection that has
+    one, side by side (a nextLink is absolute, so each goes on its own, ``max_concurrency`` at a time).
     """
-    collected = []
-    for response in client.batch(graph_requests):
+    items = [None] * len(graph_requests)
+    errors = [None] * len(graph_requests)
+    links = {}
+    seen = {}
+
+    def take(index, response):
         if not response.ok:
-            collected.append((None, response.error))
-            continue
+            errors[index] = response.error
+            return
         body = response.body if isinstance(response.body, dict) else {}
-        items = list(body.get('value') or [])
-        next_link = body.get('@odata.nextLink')
-        try:
-            if next_link:
-                items.extend(client.paged(next_link))
-        except GraphError as exc:
-            collected.append((None, exc))
-            continue
-        collected.append((items, None))
-    return collected
+        items[index] = (items[index] or []) + list(body.get('value') or [])
+        link = body.get('@odata.nextLink')
+        if not link:
+            return
+        if link in seen.setdefault(index, set()):
+            errors[index] = GraphError(None, 'PagingLoop', 'Graph returned the same @odata.nextLink twice: %s' % link)
+            return
+        seen[index].add(link)
+        links[index] = link
+
+    for index, response in enumerate(client.batch(graph_requests)):
+        take(index, response)
+    while links:
+        round_links, links = links, {}
+        for index, response in zip(round_links, client.batch([GraphRequest('GET', link) for link in round_links.values()])):
+            take(index, response)
+    return [(None, error) if error is not None else (found, None) for found, error in zip(items, errors)]

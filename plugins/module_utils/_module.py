@@ -13,6 +13,8 @@ FOR INTERNAL COLLECTION USE ONLY: this interface may change in any release.
 
 from __future__ import annotations
 
+import signal
+import threading
 import traceback
 from contextlib import contextmanager
 
@@ -32,15 +34,19 @@ from ansible_collections.entra.membership.plugins.module_utils._graph_client imp
     HAS_REQUESTS,
     REQUESTS_IMPORT_ERROR,
     GraphClient,
+    Interruption,
     build_session,
 )
 
+# ansible-playbook's Ctrl-C is SIGINT; AWX cancels with SIGINT or SIGTERM, then SIGKILL (nothing to catch) after a grace period.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
-def build_client(settings, api_version='v1.0', warn=None, on_token=None):
+
+def build_client(settings, api_version='v1.0', warn=None, on_token=None, interruption=None):
     """A GraphClient from validated ConnectionSettings: one session, one authenticator (not yet authenticated)."""
     session = build_session(settings, warn=warn)
     authenticator = Authenticator(settings, session, on_token=on_token)
-    return GraphClient(settings, authenticator, session, api_version=api_version)
+    return GraphClient(settings, authenticator, session, api_version=api_version, interruption=interruption)
 
 
 def library_versions():
@@ -69,7 +75,10 @@ class EntraModule:
         spec.update(argument_spec or {})
         self._client = None
         self.connection_settings = None
+        self.interruption = Interruption()
+        self._signal_handlers = {}
         self._module = AnsibleModule(argument_spec=spec, **kwargs)
+        self._stop_on_signals()
         if not HAS_REQUESTS:
             self.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
         with self.fail_on_error():
@@ -104,17 +113,41 @@ class EntraModule:
         if self._client is None:
             with self.fail_on_error():
                 client = build_client(self.connection_settings, self.params.get('api_version') or 'v1.0',
-                                      warn=self.warn, on_token=self._module.no_log_values.add)
+                                      warn=self.warn, on_token=self._module.no_log_values.add, interruption=self.interruption)
                 client.authenticate()
             self._client = client
         return self._client
 
+    def _stop_on_signals(self):
+        """SIGINT and SIGTERM stop the run instead of killing it: no new request, the answers in flight briefly waited
+        for, then the results (docs/reliability.md, "Interrupted"). A second signal ends the wait."""
+        if threading.current_thread() is not threading.main_thread():
+            return  # only the main thread may set handlers; run elsewhere (a test's thread), signals keep their default
+        for signum in STOP_SIGNALS:
+            self._signal_handlers[signum] = signal.signal(signum, self._on_stop_signal)
+
+    def _on_stop_signal(self, signum, _frame):
+        self.interruption.stop(signal.Signals(signum).name)
+
+    def _restore_signal_handlers(self):
+        # The task ends here; a process that goes on (a test running modules in-process) gets its own handlers back.
+        while self._signal_handlers:
+            signum, handler = self._signal_handlers.popitem()
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)  # None: a handler not set from Python
+
+    @property
+    def interrupted_by(self):
+        """The signal that stopped the run (e.g. 'SIGTERM'), None while it runs."""
+        return self.interruption.reason
+
     def exit_json(self, **result):
         self._add_graph_stats(result)
+        self._restore_signal_handlers()
         self._module.exit_json(**result)
 
     def fail_json(self, msg, **result):
         self._add_graph_stats(result)
+        self._restore_signal_handlers()
         self._module.fail_json(msg, **result)
 
     def _add_graph_stats(self, result):

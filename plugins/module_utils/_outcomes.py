@@ -85,9 +85,10 @@ def failure(graph_error, explanation=None):
     return outcome(FAILED, error, graph_error.request_id)
 
 
-def read_failure(graph_error):
-    """``failed`` because something read before writing failed (the target, the member, a roster): no write decided it."""
-    return outcome(FAILED, graph_error.to_dict(), None)
+def read_failure(graph_error, explanation=None):
+    """``failed`` because something read before writing failed (the target, the member, a roster): no write decided it.
+    ``explanation`` (what the read needs) goes before Graph's words, as ``failure`` puts it."""
+    return outcome(FAILED, failure(graph_error, explanation).error, None)
 
 
 def predicted_denial(granted, needed, denial_explanation):
@@ -121,7 +122,9 @@ def ref_removal_outcome(response, denial_explanation=None, was_member=None):
     if response.ok:
         return outcome(REMOVED, None, response.request_id)
     if response.status == 404 or (response.status == 400 and _REF_NOT_PRESENT in _message_of(response)):
-        return outcome(REMOVED if was_member and _replayed(response) else ABSENT, None, response.request_id)
+        if _replayed(response):
+            return _echo_of_own_write(response, was_member, REMOVED, ABSENT, 'not a member')
+        return outcome(ABSENT, None, response.request_id)
     return failure(response.error, _explanation_for(response, denial_explanation))
 
 
@@ -131,8 +134,21 @@ def ref_addition_outcome(response, denial_explanation=None, was_member=None):
     if response.ok:
         return outcome(ADDED, None, response.request_id)
     if response.status == 400 and _REF_ALREADY_PRESENT in _message_of(response):
-        return outcome(ADDED if was_member is False and _replayed(response) else PRESENT, None, response.request_id)
+        if _replayed(response):
+            return _echo_of_own_write(response, None if was_member is None else not was_member, ADDED, PRESENT, 'already a member')
+        return outcome(PRESENT, None, response.request_id)
     return failure(response.error, _explanation_for(response, denial_explanation))
+
+
+def _echo_of_own_write(response, changed_by_us, changed, unchanged, answer):
+    """A write sent again (the first attempt's answer was lost, or a 429/5xx that may hide a success) meets ``answer``:
+    ``changed`` when the read before writing says the first attempt did it, ``unchanged`` when it says there was
+    nothing to do, ``failed`` when no read could tell, rather than a guess either way."""
+    if changed_by_us is None:
+        message = ("the write was sent again after an answer that may hide its success, and Graph now says '%s': this run may have done it, "
+                   "but the membership could not be read before writing; check mode or a re-run shows where it stands" % answer)
+        return outcome(FAILED, error_dict(response.status, 'UnknownOutcome', message, response.request_id), response.request_id)
+    return outcome(changed if changed_by_us else unchanged, None, response.request_id)
 
 
 def _answers(response, texts):
@@ -266,24 +282,65 @@ def summarize(results):
     return summary
 
 
-def compose_msg(module_name, target_type, summary, target_count, check_mode=False, nothing_given=None):
-    """``entra_group_member: 2 removed, 1 already absent, 1 failed across 2 groups``; ``nothing_given`` names what was
-    empty when there is nothing to do (default: the members, or the targets when there are none)."""
+LEADING_REASONS = 3               # distinct failure reasons that lead msg; the rest are counted
+LISTED_UNKNOWN = 3                # unknown members msg names; the rest are counted
+
+
+def _listed(items, limit, more):
+    shown_items = ', '.join(items[:limit])
+    return shown_items + (' and %d %s' % (len(items) - limit, more) if len(items) > limit else '')
+
+
+def failure_reasons(results):
+    """The distinct messages of the failed pairs, in the order of ``results``."""
+    return list(dict.fromkeys(entry['error']['message'] for entry in results
+                              if entry['status'] == FAILED and entry.get('error') and entry['error'].get('message')))
+
+
+def led_by_reasons(reasons, text):
+    """``text`` after the first LEADING_REASONS distinct failure ``reasons`` (then "and N more"), so that a failed task
+    shows its cause where Ansible prints ``msg``: ``no group has the display name 'X'. 1 failed across 1 group``."""
+    if not reasons:
+        return text
+    lead = '; '.join(reasons[:LEADING_REASONS])
+    if len(reasons) > LEADING_REASONS:
+        lead += '; and %d more' % (len(reasons) - LEADING_REASONS)
+    return '%s. %s' % (lead.rstrip('.'), text[0].upper() + text[1:])  # Graph's messages often end with their own '.'
+
+
+def compose_msg(module_name, target_type, summary, target_count, check_mode=False, nothing_given=None, interrupted_by=None, reasons=(),
+                unknown_members=()):
+    """``entra_group_member: <up to three failure reasons>; and N more. 2 removed, 1 already absent, 1 failed across 2 groups;
+    1 member matches no object: 'x'``.
+
+    ``reasons`` (distinct failure messages) lead, so a failed task shows its cause where Ansible prints ``msg``;
+    ``nothing_given`` names what was empty when there is nothing to do (default: the members, or the targets when there
+    are none); ``interrupted_by`` the signal that stopped the run; ``unknown_members`` the members no object matched.
+    """
     head = '%s (check mode, nothing changed)' % module_name if check_mode else module_name
+    if interrupted_by:
+        head = '%s (interrupted by %s)' % (head, interrupted_by)
     counts = ['%d %s' % (summary[status], _STATUS_WORDS[status]) for status in STATUSES if summary.get(status)]
     singular, plural = TARGET_NOUNS[target_type]
     if not counts:
         return '%s: nothing to do (no %s given)' % (head, nothing_given or ('members' if target_count else plural))
-    return '%s: %s across %d %s' % (head, ', '.join(counts), target_count, singular if target_count == 1 else plural)
+    text = '%s across %d %s' % (', '.join(counts), target_count, singular if target_count == 1 else plural)
+    text = led_by_reasons(reasons, text)
+    if unknown_members:
+        text += '; %d %s no object: %s' % (len(unknown_members), 'member matches' if len(unknown_members) == 1 else 'members match',
+                                           _listed(["'%s'" % ref for ref in unknown_members], LISTED_UNKNOWN, 'more'))
+    return '%s: %s' % (head, text)
 
 
-def module_result(module_name, target_type, results, target_count, check_mode=False, nothing_given=None):
+def module_result(module_name, target_type, results, target_count, check_mode=False, nothing_given=None, interrupted_by=None,
+                  unknown_members=()):
     """Everything the module returns: ``changed``, ``failed`` (whether it must fail), ``msg``, ``summary``, ``results``, ``check_mode``."""
     summary = summarize(results)
     return {
         'changed': any(summary[status] for status in CHANGES),
         'failed': bool(summary[FAILED]),
-        'msg': compose_msg(module_name, target_type, summary, target_count, check_mode, nothing_given),
+        'msg': compose_msg(module_name, target_type, summary, target_count, check_mode, nothing_given, interrupted_by,
+                           failure_reasons(results), unknown_members),
         'summary': summary,
         'results': results,
         'check_mode': bool(check_mode),

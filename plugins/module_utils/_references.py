@@ -134,13 +134,24 @@ def _listed(problems):
     return '; '.join(problems[:_LISTED_PROBLEMS]) + more
 
 
+def _text_list_hint(option, values):
+    """What to write instead when ``values`` look like a list typed as text: one entry per line (an AWX survey's
+    textarea), or 'a, b' (Ansible splits a string at its commas but keeps the spaces). The modules take YAML lists only;
+    the offboarding role's list options also take such text (docs/offboarding.md, "One rule for lists and names")."""
+    if not any(isinstance(value, str) and ('\n' in value.strip() or (value != value.lstrip() and len(values) > 1)) for value in values):
+        return ''
+    return ('. %s looks like several entries written as one string (one per line, or separated by ", "): give a YAML list '
+            "instead, one '- entry' per line or [first, second]; the modules do not split text (the offboarding role's list "
+            'options do)' % option)
+
+
 def checked_references(option, values, problem, limit):
     """``values`` without duplicates (first one wins), or a ValueError naming ``option`` and the bad values."""
     values = list(values or [])
     _too_many(option, values, limit)
     problems = [text for text in (problem(value) for value in values) if text]
     if problems:
-        raise ValueError('%s: %s' % (option, _listed(problems)))
+        raise ValueError('%s: %s%s' % (option, _listed(problems), _text_list_hint(option, values)))
     seen, folded = set(), []
     for value in values:
         key = fold_key(value)

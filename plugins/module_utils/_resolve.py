@@ -10,11 +10,12 @@ FOR INTERNAL COLLECTION USE ONLY: this interface may change in any release.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import difflib
+from dataclasses import dataclass, replace
 from urllib.parse import quote
 
 from ansible_collections.entra.membership.plugins.module_utils._errors import GraphError
-from ansible_collections.entra.membership.plugins.module_utils._graph_client import GraphRequest, key_literal
+from ansible_collections.entra.membership.plugins.module_utils._graph_client import GraphRequest, GraphResponse, key_literal
 from ansible_collections.entra.membership.plugins.module_utils._references import (
     fold_key,
     is_object_id,
@@ -32,6 +33,19 @@ USER_SELECT = 'id,userPrincipalName,displayName'
 # issue 13635 (https://developer.microsoft.com/graph/known-issues/?search=13635), linked for 'in' from
 # concepts/filter-query-parameter.md; includes/filter-directory-objects.md lists 'in' on userPrincipalName as a default query.
 UPN_FILTER_LIMIT = 15
+# The longest value a $filter clause takes outside advanced queries: "The maximum length of the value of a filter
+# clause is 120 characters" (known issue 13635); Graph refuses a longer one with a 400 that does not say why, although
+# display names go to 256. A longer name is asked for by its first 120 characters (startswith) and matched here.
+FILTER_VALUE_LIMIT = 120
+NAME_PAGE_SIZE = 999          # Graph's maximum $top: a name look-up reads every match (two mean an ambiguous name)
+NEAR_MISS_PREFIX = 3          # a name that matches nothing: the names starting as it does are read (one page) ...
+NEAR_MISSES = 3               # ... and the closest few suggested (difflib's ratio, at least NEAR_MISS_CUTOFF)
+NEAR_MISS_CUTOFF = 0.6
+NEAR_MISS_LOOKUPS = 10        # names looked up for suggestions in one task; the rest fail without one
+# What an id given as a target turned out to be (its @odata.type in /directoryObjects), for the message.
+OBJECT_KINDS = {'#microsoft.graph.user': 'a user', '#microsoft.graph.group': 'a group', '#microsoft.graph.administrativeUnit':
+                'an administrative unit', '#microsoft.graph.servicePrincipal': 'a service principal', '#microsoft.graph.device': 'a device',
+                '#microsoft.graph.orgContact': 'an organizational contact', '#microsoft.graph.application': 'an application'}
 
 
 @dataclass
@@ -97,14 +111,15 @@ def _batch_by_key(client, requests_by_key):
     return dict(zip(keys, client.batch([requests_by_key[key] for key in keys])))
 
 
-def upn_filter_request(upns):
-    """One GET of /users for up to UPN_FILTER_LIMIT UPNs (literals quoted here, URL-encoded with the query)."""
+def upn_filter_request(upns, prop='userPrincipalName'):
+    """One GET of /users for up to UPN_FILTER_LIMIT UPNs (or ``mail`` addresses; literals quoted here, URL-encoded with the query)."""
     values = ','.join(filter_literal(upn) for upn in upns)
-    return GraphRequest('GET', '/users', params={'$filter': 'userPrincipalName in (%s)' % values, '$select': USER_SELECT})
+    select = USER_SELECT if prop == 'userPrincipalName' else '%s,%s' % (USER_SELECT, prop)
+    return GraphRequest('GET', '/users', params={'$filter': '%s in (%s)' % (prop, values), '$select': select})
 
 
-def _users_by_upn(client, response):
-    """``{lower-cased UPN: user}`` from the answer to an ``upn_filter_request``; GraphError if there is none to read."""
+def _found_users(client, response):
+    """The users in the answer to an ``upn_filter_request``, every page; GraphError if there is none to read."""
     response.raise_for_error()
     body = response.body
     if not isinstance(body, dict) or not isinstance(body.get('value'), list):
@@ -113,8 +128,26 @@ def _users_by_upn(client, response):
     if body.get('@odata.nextLink'):
         # Fifteen users fit in any page Graph gives, but a user left on a page unread would be reported absent.
         users.extend(client.paged(body['@odata.nextLink']))
-    return {user['userPrincipalName'].lower(): user for user in users
-            if isinstance(user, dict) and user.get('id') and isinstance(user.get('userPrincipalName'), str)}
+    return [user for user in users if isinstance(user, dict) and user.get('id') and isinstance(user.get('userPrincipalName'), str)]
+
+
+def _users_by_upn(client, response):
+    """``{lower-cased UPN: user}`` from the answer to an ``upn_filter_request``; GraphError if there is none to read."""
+    return {user['userPrincipalName'].lower(): user for user in _found_users(client, response)}
+
+
+def users_by_mail(client, addresses):
+    """``{lower-cased address: user}`` for the users whose ``mail`` is one of ``addresses`` (a guest's is its external
+    e-mail address, which people give for its user principal name); a filter that fails finds nobody."""
+    chunks = [addresses[start:start + UPN_FILTER_LIMIT] for start in range(0, len(addresses), UPN_FILTER_LIMIT)]
+    found = {}
+    for response in client.batch([upn_filter_request(chunk, prop='mail') for chunk in chunks]):
+        try:
+            users = _found_users(client, response)
+        except GraphError:
+            continue  # only a hint was sought
+        found.update((str(user.get('mail')).lower(), user) for user in users if user.get('mail'))
+    return found
 
 
 def resolve_members(client, refs):
@@ -214,13 +247,73 @@ def resolve_targets(client, target_type, refs, select=None):
             request = GraphRequest('GET', '%s/%s' % (collection, ref.lower()), params={'$select': fields})
         else:
             key = ('name', ref)
-            request = GraphRequest('GET', collection, params={'$filter': 'displayName eq %s' % filter_literal(ref), '$select': fields})
+            request = GraphRequest('GET', collection, params={'$filter': name_filter(ref), '$select': fields, '$top': str(NAME_PAGE_SIZE)})
         keys[ref] = key
         queries.setdefault(key, request)
     answers = _batch_by_key(client, queries)
+    _read_more_pages(client, answers)
     for ref, key in keys.items():
         targets[ref] = _target(ref, key, answers[key], target_type, label)
+    _explain_missing(client, targets, collection, target_type)
     return {ref: targets[ref] for ref in refs}
+
+
+def _explain_missing(client, targets, collection, target_type):
+    """Say more about targets that matched nothing: the closest display names to a name (difflib), and what an id that
+    is no such target is instead (a user given as a group, say). Only hints: a read that fails adds nothing."""
+    label = _label(target_type)
+    by_id = [ref for ref, target in targets.items() if target.error is not None and target.error.status == 404 and is_object_id(ref)]
+    unmatched = [ref for ref, target in targets.items() if target.error is not None and target.error.code == 'TargetNotFound']
+    by_name = [ref for ref in unmatched if 'differing only in case' not in targets[ref].error.message][:NEAR_MISS_LOOKUPS]
+    reads = {('id', ref): GraphRequest('GET', '/directoryObjects/%s' % ref.lower()) for ref in by_id}
+    prefixes = {ref: ref[:NEAR_MISS_PREFIX] for ref in by_name}
+    for prefix in set(prefixes.values()):
+        reads[('prefix', prefix)] = GraphRequest('GET', collection, params={
+            '$filter': 'startswith(displayName,%s)' % filter_literal(prefix), '$select': _select(target_type, None), '$top': str(NAME_PAGE_SIZE)})
+    if not reads:
+        return
+    answers = _batch_by_key(client, reads)
+    for ref in by_id:
+        response = answers[('id', ref)]
+        body = response.body if response.ok and isinstance(response.body, dict) else {}
+        kind = OBJECT_KINDS.get(body.get('@odata.type'), 'another kind of object') if body else None
+        if kind:
+            name = body.get('userPrincipalName') or body.get('displayName')
+            _add_to_message(targets, ref, '; that id is %s%s, not a%s %s' % (
+                kind, " ('%s')" % shown(name) if name else '', 'n' if label[0] in 'aeiou' else '', label))
+    for ref in by_name:
+        response = answers[('prefix', prefixes[ref])]
+        body = response.body if response.ok and isinstance(response.body, dict) else {}
+        names = {str(item.get('displayName')): item.get('id') for item in body.get('value') or []
+                 if isinstance(item, dict) and item.get('displayName') and (target_type != 'team' or _is_team(item))}
+        close = difflib.get_close_matches(ref, list(names), n=NEAR_MISSES, cutoff=NEAR_MISS_CUTOFF)
+        if close:
+            _add_to_message(targets, ref, '; did you mean %s?' % ', '.join("'%s' (%s)" % (shown(name), names[name]) for name in close))
+
+
+def _add_to_message(targets, ref, text):
+    target = targets[ref]
+    error = target.error
+    targets[ref] = replace(target, error=GraphError(error.status, error.code, error.message + text, error.request_id))
+
+
+def name_filter(name):
+    """``displayName eq '<name>'``; for a name longer than a filter value may be, ``startswith`` on its first
+    FILTER_VALUE_LIMIT characters (the caller keeps the exact matches)."""
+    if len(name) > FILTER_VALUE_LIMIT:
+        return 'startswith(displayName,%s)' % filter_literal(name[:FILTER_VALUE_LIMIT])
+    return 'displayName eq %s' % filter_literal(name)
+
+
+def _read_more_pages(client, answers):
+    """Every page of the name look-ups that had more than one (a long name's prefix can match many), in place."""
+    for key, response in answers.items():
+        body = response.body if response.ok and isinstance(response.body, dict) else None
+        if key[0] == 'name' and body and body.get('@odata.nextLink'):
+            try:
+                body['value'] = list(body.get('value') or []) + list(client.paged(body.pop('@odata.nextLink')))
+            except GraphError as error:
+                answers[key] = GraphResponse(error.status, error=error, request_id=error.request_id)
 
 
 def _target(ref, key, response, target_type, label):
@@ -232,6 +325,9 @@ def _target(ref, key, response, target_type, label):
         return Target(ref, type=target_type, error=error)
     body = response.body if isinstance(response.body, dict) else {}
     candidates = [body] if by_id else list(body.get('value') or [])
+    if not by_id:
+        # Graph's eq (and startswith) ignore case: what came back is the name in any case, or a long name's prefix.
+        candidates = [item for item in candidates if str(item.get('displayName') or '').lower() == ref.lower()]
     near = [] if by_id else [item for item in candidates if item.get('displayName') != ref]
     if not by_id and target_type != 'team':
         # Graph's eq on displayName ignores case; "exact" here means exact, so that a

@@ -18,8 +18,6 @@ from ansible_collections.entra.membership.plugins.module_utils._connection_optio
 from ansible_collections.entra.membership.plugins.module_utils._engine_base import Pair
 from ansible_collections.entra.membership.plugins.module_utils._errors import error_dict
 from ansible_collections.entra.membership.plugins.module_utils._outcomes import (
-    ABSENT,
-    FAILED,
     SKIPPED,
     TEAM_ROLES,
     membership_after,
@@ -40,6 +38,7 @@ from ansible_collections.entra.membership.plugins.module_utils._references impor
     target_problem,
 )
 from ansible_collections.entra.membership.plugins.module_utils._resolve import fold_members, resolve_members, resolve_targets
+from ansible_collections.entra.membership.plugins.module_utils._unknown_members import UNKNOWN_MEMBERS_ARGSPEC, UnknownMembers
 
 
 MEMBERSHIPS = 'memberships'
@@ -53,6 +52,7 @@ def member_argument_spec(targets_option, members_option='members', **extra):
     """
     spec = dict(
         state=dict(type='str', default='absent', choices=['absent', 'present']),
+        unknown_members=dict(UNKNOWN_MEMBERS_ARGSPEC),
         api_version=dict(API_VERSION_ARGSPEC),
     )
     alone = members_option != 'members'
@@ -75,11 +75,7 @@ def member_option_rules(targets_option):
 
 # -- the plan ---------------------------------------------------------------------------------------
 
-def _missing_member(ref):
-    return outcome(FAILED, error_dict(404, 'Request_ResourceNotFound', "member '%s' does not exist" % ref))
-
-
-def _decided_without_writing(pair, engine, state):
+def _decided_without_writing(pair, engine, state, unknown):
     """The outcome of a pair that needs no membership read or write: a bad target or member; None otherwise."""
     if pair.target.error is not None:
         return read_failure(pair.target.error)
@@ -89,8 +85,7 @@ def _decided_without_writing(pair, engine, state):
     if pair.member.error is not None:
         return read_failure(pair.member.error)
     if not pair.member.found:
-        # Something that does not exist is in nothing: nothing to remove, nothing that could be added.
-        return outcome(ABSENT) if state == 'absent' else _missing_member(pair.member_ref)
+        return unknown.outcome(pair.member_ref)
     return engine.member_refusal(pair.member, state)
 
 
@@ -225,15 +220,18 @@ def _member_task(module, module_name, engine):
         pairs, target_count = _membership_pairs(module, request, targets, members)
     else:
         pairs, target_count = _list_pairs(module, engine, request, targets, members)
+    unknown = UnknownMembers(client, [pair.member_ref for pair in pairs], members, params['unknown_members'], creates=state == 'present')
     for pair in pairs:
         if pair.outcome is None:
-            pair.outcome = _decided_without_writing(pair, engine, state)
+            pair.outcome = _decided_without_writing(pair, engine, state, unknown)
+    unknown.warn(module, MEMBERSHIPS if request.from_memberships else engine.member_option)
     engine.decide_open_pairs(client, pairs, state, check_mode, module.diff_mode)
     pairs += engine.added_pairs()
 
     results = [dict(pair_result(target_view(pair.target_ref, pair.target, engine.target_type), pair.member_ref, pair.member_id, pair.outcome,
                                 pair.role, engine.with_role), **engine.result_fields(pair)) for pair in pairs]
-    result = module_result(module_name, engine.target_type, results, target_count, check_mode)
+    result = module_result(module_name, engine.target_type, results, target_count, check_mode, interrupted_by=module.interrupted_by,
+                           unknown_members=unknown.noted)
     if module.diff_mode:
         result['diff'] = _diff(pairs, engine)
     return result

@@ -37,12 +37,14 @@ extends_documentation_fragment:
   - entra.membership.graph
   - entra.membership.members
   - entra.membership.members.api_version
+  - entra.membership.members.unknown_members
+  - entra.membership.members.restricted_management
 notes:
   - "Permissions: C(AdministrativeUnit.ReadWrite.All) to change members (delegated access also needs the Privileged Role
     Administrator role); C(User.Read.All) or C(Directory.Read.All) to resolve members."
-  - "A real run sends the C($ref) DELETE without reading first and maps Graph's 404, or its 400 'One or more removed object
-    references do not exist', to V(absent); check mode and diff mode read each member's C(memberOf) (cast to administrative
-    units) or each unit's C(members), whichever is fewer requests."
+  - "Every run reads the memberships first, each member's C(memberOf) or each unit's C(members), whichever is fewer requests;
+    a real run maps Graph's 404 to its C($ref) DELETE, or its 400 'One or more removed object references do not exist', to
+    V(absent)."
   - See the collection's C(docs/groups-and-administrative-units.md).
 seealso:
   - module: entra.membership.entra_group_member
@@ -131,15 +133,15 @@ graph_stats:
   sample: {requests: 3, batches: 2, retries: 0, throttled: 0, waited_seconds: 0.0}
 '''
 
-from ansible_collections.entra.membership.plugins.module_utils._engine_directory import ADMINISTRATIVE_UNITS, DirectoryMembers
+from ansible_collections.entra.membership.plugins.module_utils._engine_directory import ADMINISTRATIVE_UNITS, RESTRICTED_MANAGEMENT_ARGSPEC, DirectoryMembers
 from ansible_collections.entra.membership.plugins.module_utils._runner import member_argument_spec, member_option_rules, run_member_module
 from ansible_collections.entra.membership.plugins.module_utils._module import EntraModule
 
 
 def main():
-    module = EntraModule(argument_spec=member_argument_spec(ADMINISTRATIVE_UNITS.option), supports_check_mode=True,
-                         **member_option_rules(ADMINISTRATIVE_UNITS.option))
-    run_member_module(module, 'entra_au_member', DirectoryMembers(ADMINISTRATIVE_UNITS))
+    module = EntraModule(argument_spec=member_argument_spec(ADMINISTRATIVE_UNITS.option, restricted_management=RESTRICTED_MANAGEMENT_ARGSPEC),
+                         supports_check_mode=True, **member_option_rules(ADMINISTRATIVE_UNITS.option))
+    run_member_module(module, 'entra_au_member', DirectoryMembers(ADMINISTRATIVE_UNITS, module.params['restricted_management']))
 
 
 if __name__ == '__main__':

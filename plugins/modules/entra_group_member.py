@@ -44,14 +44,16 @@ extends_documentation_fragment:
   - entra.membership.graph
   - entra.membership.members
   - entra.membership.members.api_version
+  - entra.membership.members.unknown_members
+  - entra.membership.members.restricted_management
 notes:
   - "Permissions (application or delegated): C(GroupMember.ReadWrite.All) to change members; role-assignable groups also need
     C(RoleManagement.ReadWrite.Directory). Resolving members needs C(User.Read.All) (or C(Directory.Read.All))."
-  - "A real run does not read memberships before removing: the C($ref) DELETE is the question and Graph's answer decides
-    (204 V(removed); 404, or the 400 'One or more removed object references do not exist', V(absent)). It costs the same
-    number of requests as reading first and stays right while a recent change is still replicating."
-  - "Check mode and diff mode read the memberships: each member's C(memberOf) when there are no more members than groups,
-    otherwise each group's C(members)."
+  - "Every run reads the memberships first: each member's C(memberOf) when there are no more members than groups, otherwise
+    each group's C(members) (a service principal always through its own C(memberOf), which v1.0 group members leave out).
+    Check mode and diff mode tell from them; a real run still lets Graph's answer to the C($ref) write decide (204 V(removed);
+    404, or the 400 'One or more removed object references do not exist', V(absent)), and uses the read to recognise its own
+    earlier attempt when a write answered 429, 5xx or not at all is sent again."
   - A member that does not exist is V(absent) with O(state=absent) (it cannot be a member) and V(failed) with O(state=present).
   - See the collection's C(docs/groups-and-administrative-units.md).
 seealso:
@@ -171,15 +173,15 @@ graph_stats:
   sample: {requests: 3, batches: 2, retries: 0, throttled: 0, waited_seconds: 0.0}
 '''
 
-from ansible_collections.entra.membership.plugins.module_utils._engine_directory import GROUPS, DirectoryMembers
+from ansible_collections.entra.membership.plugins.module_utils._engine_directory import GROUPS, RESTRICTED_MANAGEMENT_ARGSPEC, DirectoryMembers
 from ansible_collections.entra.membership.plugins.module_utils._runner import member_argument_spec, member_option_rules, run_member_module
 from ansible_collections.entra.membership.plugins.module_utils._module import EntraModule
 
 
 def main():
-    module = EntraModule(argument_spec=member_argument_spec(GROUPS.option), supports_check_mode=True,
-                         **member_option_rules(GROUPS.option))
-    run_member_module(module, 'entra_group_member', DirectoryMembers(GROUPS))
+    module = EntraModule(argument_spec=member_argument_spec(GROUPS.option, restricted_management=RESTRICTED_MANAGEMENT_ARGSPEC),
+                         supports_check_mode=True, **member_option_rules(GROUPS.option))
+    run_member_module(module, 'entra_group_member', DirectoryMembers(GROUPS, module.params['restricted_management']))
 
 
 if __name__ == '__main__':

@@ -60,6 +60,7 @@ options:
 extends_documentation_fragment:
   - entra.membership.graph
   - entra.membership.members.api_version
+  - entra.membership.members.unknown_members
 attributes:
   check_mode:
     support: full

@@ -56,6 +56,7 @@ extends_documentation_fragment:
   - entra.membership.graph
   - entra.membership.members
   - entra.membership.members.api_version
+  - entra.membership.members.unknown_members
 notes:
   - "Permissions: C(TeamMember.ReadWrite.All) to change members and read them; C(Group.Read.All) (or C(GroupMember.Read.All))
     to resolve teams; C(User.Read.All) to resolve members."

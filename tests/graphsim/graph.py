@@ -203,7 +203,7 @@ LENIENCIES = {
     # "for backward compatibility only" and are gone from today's table.
     "backward_compatible_permissions": "team rosters can also be read with the group and directory read permissions",
 }
-DEFAULT_LENIENT = frozenset({"casts", "member_of_permissions", "backward_compatible_permissions"})
+DEFAULT_LENIENT = frozenset()
 
 
 def check_lenient(names) -> frozenset:

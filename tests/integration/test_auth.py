@@ -1,5 +1,6 @@
 """Every authentication method and its failures, end to end through EntraModule against the simulator."""
 import json
+import re
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -92,18 +93,36 @@ def test_a_wrong_secret_fails_with_aadsts7000215_without_showing_it(graphsim):
     assert graphsim.log.graph_requests() == []
 
 
+GUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+
 def test_an_unknown_client_id_fails_with_what_to_check_before_any_graph_request(graphsim):
     options = graphsim.module_auth()
     options["client_id"] = "00000000-0000-0000-0000-00000000abcd"
-    failed(read_user(graphsim, options), "AADSTS700016", "00000000-0000-0000-0000-00000000abcd", "check client_id, tenant_id and cloud")
+    message = failed(read_user(graphsim, options), "AADSTS700016", "00000000-0000-0000-0000-00000000abcd", "check client_id, tenant_id and cloud")
     assert graphsim.log.graph_requests() == []
+    # Entra's long description is cut at a word; the trace and correlation ids follow it whole, never cut mid-GUID.
+    ids = re.search(r"\[trace id (%s), correlation id (%s)\]$" % (GUID, GUID), message)
+    assert ids, message
+    assert "Trace ID" not in message and "Timestamp" not in message
 
 
-def test_an_unknown_tenant_fails_naming_it_before_any_graph_request(graphsim):
+def test_an_unknown_tenant_fails_with_aadsts90002_and_what_to_check_before_any_graph_request(graphsim):
+    """MSAL's own "Unable to get authority configuration" hides Entra's answer; the message gives that answer instead."""
     options = graphsim.module_auth()
     options["tenant_id"] = "fabrikam.onmicrosoft.com"
-    failed(read_user(graphsim, options), "fabrikam.onmicrosoft.com", options["client_id"])
+    message = failed(read_user(graphsim, options), "fabrikam.onmicrosoft.com", options["client_id"], "AADSTS90002",
+                     "(no such tenant in this cloud: check tenant_id and cloud)")
+    assert "Unable to get authority configuration" not in message and re.search(r"correlation id %s\]$" % GUID, message)
     assert graphsim.log.graph_requests() == []
+
+
+def test_a_login_host_without_an_openid_configuration_says_what_to_check(graphsim):
+    """An authority_host that answers the OpenID configuration with no Entra error (here a path the simulator does not serve)."""
+    options = graphsim.module_auth()
+    options["authority_host"] = graphsim.base_url + "/not-a-login-host"
+    message = failed(read_user(graphsim, options), options["client_id"])
+    assert message.endswith("the login host has no OpenID configuration for this tenant: check tenant_id, cloud and authority_host"), message
 
 
 def test_an_expired_federated_assertion_fails_with_its_aadsts_code_before_any_graph_request(graphsim, tmp_path):
@@ -224,10 +243,33 @@ def test_entra_cloud_beats_azure_cloud_environment(graphsim, monkeypatch):
     assert run_module(probe_module, dict(graphsim.module_auth()))["cloud"] == "china"
 
 
-def test_unknown_cloud_environment_value_names_the_variable(graphsim, monkeypatch):
+def test_unknown_cloud_environment_value_names_the_variable_and_the_azure_names_it_takes(graphsim, monkeypatch):
     sim_environment(monkeypatch, graphsim, AZURE_CLOUD_ENVIRONMENT="AzureGermanCloud")
-    failed(run_module(probe_module, dict(graphsim.module_auth())), "cloud", "AZURE_CLOUD_ENVIRONMENT=AzureGermanCloud")
+    message = failed(run_module(probe_module, dict(graphsim.module_auth())), "cloud", "AZURE_CLOUD_ENVIRONMENT=AzureGermanCloud")
+    assert message.endswith("AZURE_CLOUD_ENVIRONMENT=AzureGermanCloud (that variable takes AzureCloud, AzureUSGovernment, AzureChinaCloud, "
+                            "or a cloud name)"), message
     assert len(graphsim.log) == 0
+
+
+@pytest.mark.parametrize("option, variable, value, expected", [
+    ("graph_endpoint", "ENTRA_GRAPH_ENDPOINT", "http://graph.example", "graph_endpoint (from ENTRA_GRAPH_ENDPOINT) must be an https:// URL, got "),
+    ("authority_host", "AZURE_AUTHORITY_HOST", "https://login.example?tenant=x", "authority_host (from AZURE_AUTHORITY_HOST) must be a plain https:// URL"),
+    ("tenant_id", "AZURE_TENANT", "contoso wrong", "tenant_id (from AZURE_TENANT) must be a tenant id (GUID) or a verified domain name"),
+    ("client_id", "AZURE_CLIENT_ID", "offboarding-app", "client_id (from AZURE_CLIENT_ID) must be the application (client) id"),
+    ("ca_path", "ENTRA_CA_PATH", "/nonexistent/ca.pem", "ca_path (from ENTRA_CA_PATH) '/nonexistent/ca.pem' does not exist"),
+])
+def test_a_bad_value_from_an_environment_variable_names_the_variable(graphsim, monkeypatch, option, variable, value, expected):
+    sim_environment(monkeypatch, graphsim, **{variable: value})
+    options = {name: given for name, given in graphsim.module_auth().items() if name != option}
+    failed(read_user(graphsim, options), expected)
+    assert len(graphsim.log) == 0
+
+
+def test_a_bad_value_given_in_the_task_is_named_as_the_option_alone_whatever_the_environment_holds(graphsim, monkeypatch):
+    sim_environment(monkeypatch, graphsim, AZURE_TENANT="contoso wrong")
+    options = dict(graphsim.module_auth(), tenant_id="fabrikam wrong")
+    message = failed(read_user(graphsim, options), "tenant_id must be a tenant id (GUID) or a verified domain name, got 'fabrikam wrong'")
+    assert "AZURE_TENANT" not in message
 
 
 def test_first_variable_wins_and_empty_ones_are_skipped(graphsim, monkeypatch):

@@ -115,10 +115,12 @@ def test_two_users_cost_three_requests_and_many_users_a_few_more(graphsim_sessio
     sim = graphsim_session
     result = run(sim, users=[LEAVER, LEAVER2])
     assert result["rc"] == 0 and [user["user"] for user in result["users"]] == [LEAVER, LEAVER2]
-    # One GET resolves both users (userPrincipalName in (...)), one $batch reads both users' groups and units, one every team's owners.
+    # One GET resolves both users (userPrincipalName in (...)), one $batch reads both users' memberships, one every team's owners.
     assert [entry.path for entry in sim.log.graph_requests()] == ["/v1.0/users", "/v1.0/$batch", "/v1.0/$batch"]
-    assert sim.log.count(path_re=r"/memberOf/microsoft\.graph\.group$", in_batch=True) == 2
-    assert sim.log.count(path_re=r"/memberOf/microsoft\.graph\.administrativeUnit$", in_batch=True) == 2
+    # One memberOf read a user, groups and units told apart by @odata.type: no cast, so no advanced query (user-list-memberof).
+    (read, _other) = sim.log.filter(path_re=r"/memberOf$", in_batch=True)
+    assert "ConsistencyLevel" not in str(read.headers) and "$count" not in read.query
+    assert sim.log.count(path_re=r"/memberOf/", in_batch=None) == 0
     # Sales EMEA is both users' team: its owners are read once.
     assert sim.log.count(path_re=r"^/v1\.0/groups/[^/]+/owners$", in_batch=True) == len({team["id"] for user in result["users"] for team in user["teams"]})
     second = by_name(result["users"][1]["teams"])
@@ -128,8 +130,8 @@ def test_two_users_cost_three_requests_and_many_users_a_few_more(graphsim_sessio
     everyone = sorted(user["userPrincipalName"] for user in sim.state.users.values())
     many = run(sim, users=everyone)
     assert many["rc"] == 0 and len(many["users"]) == len(everyone) == 30
-    # 30 users: 1 $batch of two 15-UPN filters to resolve, 60 reads in 3, the demo's 6 teams' owners in 1.
-    assert len(sim.log.graph_requests()) == 5
+    # 30 users: 1 $batch of two 15-UPN filters to resolve, 30 reads in 2, the demo's 6 teams' owners in 1.
+    assert len(sim.log.graph_requests()) == 4
     assert_read_only(sim)
 
 
@@ -141,7 +143,7 @@ def test_include_transitive_lists_groups_reached_through_nesting(graphsim_sessio
         "id": sim.state.id_of("group", "Engineering"), "display_name": "Engineering", "type": "group",
         "removable": False, "reason": "reached through nested group membership", "reason_code": "NestedMembership"}]
     assert "Engineering" not in by_name(user["groups"]) and "Platform Engineers" in by_name(user["groups"])
-    assert sim.log.count(path_re=r"/transitiveMemberOf/microsoft\.graph\.group$", in_batch=True) == 1
+    assert sim.log.count(path_re=r"/transitiveMemberOf$", in_batch=True) == 1
     assert len(sim.log.graph_requests()) == 3
     assert_read_only(sim)
 
@@ -157,7 +159,7 @@ def test_unknown_users_are_found_false_and_do_not_fail(graphsim_session):
     assert leaver["found"] is True and leaver["groups"]
     assert result["msg"] == "entra_member_of_info: 1 user read, 2 not found ('%s', '%s')" % (MISSING_UPN, MISSING_ID)
     # Nobody's memberships are asked for a user that does not exist.
-    assert sim.log.count(path_re=r"/memberOf/", in_batch=True) == 2
+    assert sim.log.count(path_re=r"/memberOf$") == 1
 
 
 def test_users_are_read_by_id_and_guests_by_their_ext_upn(graphsim_session):
@@ -180,15 +182,16 @@ def test_duplicates_are_read_once(graphsim_session):
     result = run(sim, users=[LEAVER, LEAVER.upper(), sim.state.user_id(LEAVER)])
     assert [user["user"] for user in result["users"]] == [LEAVER]
     assert any("same object" in warning and "users:" in warning for warning in result.get("warnings", []))
-    assert sim.log.count(path_re=r"/memberOf/microsoft\.graph\.group$", in_batch=None) == 1
+    assert sim.log.count(path_re=r"/memberOf$", in_batch=None) == 1
 
 
 def test_every_page_is_followed(graphsim_factory):
     small = graphsim_factory(page_size=2)
     paged = run(small, users=[LEAVER], include_transitive=True)
     # $top=999 asks for more, the simulator's page size wins: the rest comes through @odata.nextLink.
-    next_pages = small.log.filter(method="GET", path_re=r"/memberOf/microsoft\.graph\.group$", in_batch=False)
-    assert len(next_pages) == len(LEAVER_GROUPS) // 2 and all("$skiptoken" in entry.query for entry in next_pages)
+    next_pages = small.log.filter(method="GET", path_re=r"/memberOf$", in_batch=False)
+    memberships = len(LEAVER_GROUPS) + len(LEAVER_UNITS) + 1  # and the Helpdesk Administrator role
+    assert len(next_pages) == -(-memberships // 2) - 1 and all("$skiptoken" in entry.query for entry in next_pages)
     assert paged["rc"] == 0
     (user,) = paged["users"]
     assert set(by_name(user["groups"])) == set(LEAVER_GROUPS) and len(user["groups"]) == len(LEAVER_GROUPS)
@@ -218,26 +221,57 @@ def test_an_app_without_permissions_fails_naming_the_user_and_the_permission(gra
     assert_read_only(sim)
 
 
-def test_an_app_that_may_read_only_users_gets_ids_and_fails_rather_than_guess(graphsim_session):
+def test_an_app_that_may_read_only_users_is_refused_the_memberships_and_told_what_to_grant(graphsim_session):
+    """user-list-memberof's table: an app needs Directory.Read.All (or Group.ReadBasic.All, GroupMember.ReadBasic.All)."""
     sim = graphsim_session
     app = app_id(sim, "No Permissions")
-    sim.set_app_roles(app, ["User.Read.All"])  # Graph lists the memberships, but only their ids (includes/limited-info.md)
+    sim.set_app_roles(app, ["User.Read.All"])
     result = run(sim, client_id=app, users=[LEAVER])
-    assert result["rc"] == 1 and result["msg"] == "entra_member_of_info: 0 users read, 1 failed ('%s')" % LEAVER
+    (user,) = result["users"]
+    # The reason leads msg, so the failed task shows it where Ansible prints msg (issue 17, item 4).
+    assert result["rc"] == 1 and result["msg"] == "entra_member_of_info: %s. 0 users read, 1 failed ('%s')" % (user["error"]["message"], LEAVER)
+    assert user["found"] is True and user["groups"] == user["administrative_units"] == user["teams"] == []
+    assert user["error"]["status"] == 403
+    assert user["error"]["message"].startswith("reading the memberships of '%s' needs the permission Directory.Read.All (or Group.ReadBasic.All)"
+                                               % LEAVER)
+
+
+def test_memberships_the_app_may_not_read_are_not_readable_and_name_the_permission_to_grant(graphsim_session):
+    """includes/limited-info.md: GroupMember.ReadBasic.All lists memberships, but groups and units come back as ids only."""
+    sim = graphsim_session
+    app = app_id(sim, "No Permissions")
+    sim.set_app_roles(app, ["User.Read.All", "GroupMember.ReadBasic.All"])
+    result = run(sim, client_id=app, users=[LEAVER])
+    assert result["rc"] == 1 and result["msg"].startswith("entra_member_of_info: ") and result["msg"].endswith(". 0 users read, 1 failed ('%s')" % LEAVER)
     (user,) = result["users"]
     assert user["found"] is True and user["teams"] == []
     assert {group["id"] for group in user["groups"]} == {sim.state.id_of("group", name) for name in LEAVER_GROUPS}
+    assert {unit["id"] for unit in user["administrative_units"]} == {sim.state.id_of("au", name) for name in LEAVER_UNITS}
     for entry in user["groups"] + user["administrative_units"]:
         assert entry["display_name"] is None and entry["removable"] is False and entry["reason_code"] == "LimitedInformation"
-    assert "GroupMember.Read.All" in user["groups"][0]["reason"] and "AdministrativeUnit.Read.All" in user["administrative_units"][0]["reason"]
+    group, unit = user["groups"][0], user["administrative_units"][0]
+    assert group["reason"] == ("group %s is not readable with the app's permissions: grant GroupMember.Read.All (or Group.Read.All, "
+                               "Directory.Read.All) (Graph returned only its id, so whether it can be changed is unknown)" % group["id"])
+    assert "is not readable with the app's permissions: grant AdministrativeUnit.Read.All (or Directory.Read.All)" in unit["reason"]
     assert user["error"]["code"] == "LimitedInformation" and "only the ids of %d" % (len(LEAVER_GROUPS) + len(LEAVER_UNITS)) in user["error"]["message"]
+
+
+def test_with_groups_readable_only_the_units_are_not_readable(graphsim_session):
+    sim = graphsim_session
+    app = app_id(sim, "No Permissions")
+    sim.set_app_roles(app, ["User.Read.All", "Group.ReadBasic.All", "GroupMember.Read.All"])
+    (user,) = run(sim, client_id=app, users=[LEAVER])["users"]
+    assert set(by_name(user["groups"])) == set(LEAVER_GROUPS) and {name: team["role"] for name, team in by_name(user["teams"]).items()} == LEAVER_TEAMS
+    assert {unit["reason_code"] for unit in user["administrative_units"]} == {"LimitedInformation"}
+    assert user["error"]["code"] == "LimitedInformation" and "only the ids of %d" % len(LEAVER_UNITS) in user["error"]["message"]
 
 
 def test_owners_not_read_leave_roles_unknown_and_fail(graphsim_session):
     sim = graphsim_session
     sim.faults.add(503, path_re=r"/groups/%s/owners$" % sim.state.id_of("group", "Sales EMEA"))
     result = run(sim, users=[LEAVER, LEAVER2], max_retries=0)
-    assert result["rc"] == 1 and result["msg"] == "entra_member_of_info: 0 users read, 2 failed ('%s', '%s')" % (LEAVER, LEAVER2)
+    assert result["rc"] == 1 and result["msg"].startswith("entra_member_of_info: ")
+    assert result["msg"].endswith(". 0 users read, 2 failed ('%s', '%s')" % (LEAVER, LEAVER2))
     for user in result["users"]:
         teams = by_name(user["teams"])
         assert teams["Sales EMEA"]["role"] is None and user["error"]["status"] == 503
@@ -247,14 +281,13 @@ def test_owners_not_read_leave_roles_unknown_and_fail(graphsim_session):
 def test_one_user_failing_does_not_hide_the_others(graphsim_session):
     sim = graphsim_session
     leaver2 = sim.state.user_id(LEAVER2)
-    sim.faults.add(503, path_re=r"/users/%s/memberOf/microsoft\.graph\.administrativeUnit$" % leaver2)
+    sim.faults.add(503, path_re=r"/users/%s/memberOf$" % leaver2)
     result = run(sim, users=[LEAVER, LEAVER2], max_retries=0)
     assert result["rc"] == 1 and result["failed"] is True
-    assert result["msg"] == "entra_member_of_info: 1 user read, 1 failed ('%s')" % LEAVER2
+    assert result["msg"].startswith("entra_member_of_info: ") and result["msg"].endswith(". 1 user read, 1 failed ('%s')" % LEAVER2)
     leaver, failed = result["users"]
     assert leaver["error"] is None and set(by_name(leaver["groups"])) == set(LEAVER_GROUPS)
-    assert failed["error"]["status"] == 503 and failed["administrative_units"] == []
-    assert by_name(failed["groups"])["Sales EMEA"]["is_team"] is True  # what could be read is still there
+    assert failed["error"]["status"] == 503 and failed["administrative_units"] == [] and failed["groups"] == []
 
 
 @pytest.mark.parametrize("users, named", [
@@ -300,8 +333,16 @@ def test_an_id_that_is_a_group_is_not_a_user(graphsim_session):
     sim = graphsim_session
     sales = sim.state.id_of("group", "Sales")
     result = run(sim, users=[sales, LEAVER2])
-    assert result["rc"] == 1 and result["msg"] == "entra_member_of_info: 1 user read, 1 failed ('%s')" % sales
+    assert result["rc"] == 1 and result["msg"].startswith("entra_member_of_info: ") and result["msg"].endswith(". 1 user read, 1 failed ('%s')" % sales)
     group, leaver2 = result["users"]
     assert group["error"]["code"] == "NotAUser" and "is a group, not a user" in group["error"]["message"]
     assert group["groups"] == [] and leaver2["error"] is None and leaver2["groups"]
     assert sim.log.count(path_re=r"/users/%s/" % sales) == 0  # its memberships are not read as a user's
+
+
+def test_memberof_is_read_only_when_a_membership_kind_is_asked_for(graphsim_session):
+    """docs/discovery.md: without groups, administrative_units or teams in include, memberOf (and its permission) is not needed."""
+    sim = graphsim_session
+    result = run_module(entra_member_of_info, dict(sim.module_auth(), users=[LEAVER], include=["licenses"]))
+    assert result["rc"] == 0 and "groups" not in result["users"][0]
+    assert sim.log.count(method="GET", path_re=r"/memberOf$") == 0

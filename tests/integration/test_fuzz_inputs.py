@@ -52,7 +52,8 @@ ALLOWED_PATHS = {
         r"/users\('(?:[^']|'')+'\)",                          # a UPN that starts with $ or holds a quote
         "/directoryObjects/%s" % GUID,                        # a member id that is no user
         "/teams/%s/members" % GUID,
-        r"/users/%s/(?:memberOf|transitiveMemberOf)/microsoft\.graph\.(?:group|administrativeUnit)" % GUID,  # discovery
+        r"/users/%s/(?:memberOf|transitiveMemberOf)" % GUID,                                           # discovery, check mode
+        r"/servicePrincipals/%s/memberOf" % GUID,                                                      # check mode: a service principal
         "/groups/%s/owners" % GUID,                                                                      # discovery: team owners
     )],
     "DELETE": [re.compile(r"/%s/%s/members/%s/\$ref\Z" % (COLLECTION, GUID, GUID))],
@@ -93,14 +94,20 @@ def assert_requests_are_intended(sim, targets, members, api_version="v1.0"):
             assert key.lower() in given_members, "a user read that no member asked for: %r" % key
         assert set(entry.query) <= QUERY_OPTIONS, "a query option no module sends: %s" % entry.query  # e.g. a name's '&$top=1'
         if rest == "/users":
-            upns = re.fullmatch(r"userPrincipalName in \(('(?:[^']|'')*'(?:,'(?:[^']|'')*')*)\)", entry.query.get("$filter", ""))
+            # members' UPNs; unknown ones again as mail addresses, to hint at a guest's #EXT# name
+            upns = re.fullmatch(r"(?:userPrincipalName|mail) in \(('(?:[^']|'')*'(?:,'(?:[^']|'')*')*)\)", entry.query.get("$filter", ""))
             assert upns, entry.query["$filter"]
             values = [value.replace("''", "'") for value in re.findall(r"'((?:[^']|'')*)'", upns.group(1))]
             assert len(values) <= 15 and all(value.lower() in given_members for value in values), entry.query["$filter"]
         elif "$filter" in entry.query:
             literal = re.fullmatch(r"displayName eq '((?:[^']|'')*)'", entry.query["$filter"])
-            assert literal, entry.query["$filter"]
-            assert literal.group(1).replace("''", "'") in names, entry.query["$filter"]
+            # a name that matched nothing: the names starting as it does, for near-miss suggestions (or a long name's prefix)
+            prefix = re.fullmatch(r"startswith\(displayName,'((?:[^']|'')*)'\)", entry.query["$filter"])
+            assert literal or prefix, entry.query["$filter"]
+            if literal:
+                assert literal.group(1).replace("''", "'") in names, entry.query["$filter"]
+            else:
+                assert any(name.startswith(prefix.group(1).replace("''", "'")) for name in names), entry.query["$filter"]
         if entry.method == "DELETE":
             assert entry.path.endswith("/$ref")
     assert not sim.destructive_events
@@ -220,10 +227,12 @@ def test_a_quote_in_a_name_is_doubled_in_the_filter_and_a_hash_in_a_upn_encoded(
     sim = graphsim_session
     result = check_run(sim, "entra_group_member", ["Sales' or 1 eq 1 or displayName eq 'VPN Users"], ["a#b@contoso.com"])
     assert result["results"][0]["error"]["code"] == "TargetNotFound"
-    (query,) = [entry.query["$filter"] for entry in sim.log if "$filter" in entry.query and entry.path.endswith("/groups")]
-    assert query == "displayName eq 'Sales'' or 1 eq 1 or displayName eq ''VPN Users'"
-    (read,) = sim.log.filter(method="GET", path_re=r"/users$")  # UPNs are read in a filter (its encoding: tests/unit/test_resolve.py)
-    assert read.query["$filter"] == "userPrincipalName in ('a#b@contoso.com')"
+    # the name, then its first three characters for near-miss suggestions, each a quoted literal
+    query, near = [entry.query["$filter"] for entry in sim.log if "$filter" in entry.query and entry.path.endswith("/groups")]
+    assert query == "displayName eq 'Sales'' or 1 eq 1 or displayName eq ''VPN Users'" and near == "startswith(displayName,'Sal')"
+    # UPNs are read in a filter (its encoding: tests/unit/test_resolve.py); an unknown one again as a guest's mail address
+    read, as_mail = sim.log.filter(method="GET", path_re=r"/users$")
+    assert read.query["$filter"] == "userPrincipalName in ('a#b@contoso.com')" and as_mail.query["$filter"] == "mail in ('a#b@contoso.com')"
     assert sim.state.is_member(sim.state.id_of("group", "VPN Users"), sim.state.user_id(REAL_MEMBERS[0]))
 
 

@@ -149,6 +149,8 @@ def test_one_failing_user_does_not_stop_the_others(graphsim_session, tmp_path):
     """An unknown user and one the app lacks a permission for fail; the third is done; the report is written; the play fails."""
     sim = graphsim_session
     restricted = next(client_id for client_id, app in sim.state.apps.items() if app["name"] == "Restricted Offboarding")
+    # Discovery reads each user's memberOf, which user-list-memberof's table grants with Directory.Read.All.
+    sim.set_app_roles(restricted, sim.app(restricted)["roles"] + ["Directory.Read.All"])
     report_dir = tmp_path / "reports"
     before = sim.state.snapshot()
     run = ansible_playbook(sim, tmp_path, "entra.membership.offboard",

@@ -61,7 +61,8 @@ def test_pairs_whose_retries_run_out_fail_with_the_last_error_and_a_rerun_finish
     first = run(sim, entra_group_member, groups=WRITABLE_GROUPS, members=members, max_retries=2)
     assert first["failed"] is True and first["changed"] is True
     failed = {pair: entry for pair, entry in zip(statuses(first), first["results"]) if entry["status"] == "failed"}
-    assert set(failed) == {(name, member) for name in ("VPN Users", "Legacy App Access") for member in members}
+    # The faulted groups' members; a pair the read showed was no membership is absent without a write.
+    assert set(failed) == {(name, member) for name in ("VPN Users", "Legacy App Access") for member in members if was_member[(name, member)]}
     for (name, _member), entry in failed.items():
         expected = (429, "TooManyRequests") if name == "VPN Users" else (503, "ServiceUnavailable")
         assert (entry["error"]["status"], entry["error"]["code"]) == expected and entry["error"]["request_id"]
@@ -69,7 +70,7 @@ def test_pairs_whose_retries_run_out_fail_with_the_last_error_and_a_rerun_finish
     for pair, status in statuses(first).items():
         if pair not in failed:
             assert status == ("removed" if was_member[pair] else "absent"), pair
-    assert first["summary"]["failed"] == 4 and sum(first["summary"].values()) == len(first["results"]) == 8
+    assert first["summary"]["failed"] == len(failed) == 3 and sum(first["summary"].values()) == len(first["results"]) == 8
     # Each failed pair was tried exactly 1 + max_retries times.
     for name, member in failed:
         path = "/v1.0/groups/%s/members/%s/$ref" % (sim.state.id_of("group", name), sim.state.user_id(member))
@@ -116,11 +117,13 @@ def test_a_removal_whose_answer_was_lost_is_still_reported_removed(graphsim_sess
 
 
 def test_a_team_removal_whose_answer_was_lost_is_still_reported_removed(graphsim_session):
+    """A gateway's 504 after Teams removed the member (leaver2, not in the team, is absent without a request: the roster
+    and the group agree); the resend's 207 NotFound is this run's own removal."""
     sim = graphsim_session
-    sim.faults.add("truncate", rate=1, limit=1, path_re=r"/members/remove$")
+    sim.faults.add(504, rate=1, limit=1, path_re=r"/members/remove$", applied=True)
     result = run(sim, teams_member, teams=["Support Rotation"], members=[LEAVER, LEAVER2])
     assert statuses(result) == {("Support Rotation", LEAVER): "removed", ("Support Rotation", LEAVER2): "absent"}
-    assert [entry.fault for entry in sim.log.filter(path_re=r"/members/remove$")] == ["truncate", None]
+    assert [(entry.status, entry.fault) for entry in sim.log.filter(path_re=r"/members/remove$")] == [(504, 504), (207, None)]
 
 
 def test_an_addition_whose_answer_was_lost_is_still_reported_added(graphsim_session):
@@ -216,11 +219,18 @@ def test_an_answer_slower_than_timeout_fails_naming_the_timeout(graphsim_session
     assert sim.base_url.split("//")[1] in entry["error"]["message"]
 
 
-def test_a_slow_answer_is_retried_and_the_removal_reported_once(graphsim_session):
-    sim = graphsim_session
-    sim.faults.add("slow", rate=1, limit=1, path_re=group_ref_path(sim, "VPN Users"), delay=1.5)
-    result = run(sim, entra_group_member, groups=["VPN Users"], members=[LEAVER], timeout=1, max_retries=2)
+def test_a_slow_answer_is_retried_and_the_removal_reported_once(graphsim_factory):
+    """The first DELETE is carried out 4 s after it came, when the client (timeout 3 s) has given up on it; the resend,
+    held 2 s, is carried out after it whatever the machine's load (it leaves 3 s + backoff after the first): Graph's
+    404 to it is this run's own removal, which the membership read before writing tells apart from "not a member"."""
+    sim = graphsim_factory()  # its own simulator: a late answer never lands in another test's tenant
+    path = group_ref_path(sim, "VPN Users")
+    sim.faults.add("slow", rate=1, limit=1, path_re=path, delay=4)
+    sim.faults.add("slow", rate=1, limit=1, path_re=path, delay=2)
+    result = run(sim, entra_group_member, groups=["VPN Users"], members=[LEAVER], timeout=3, max_retries=2)
     assert [entry["status"] for entry in result["results"]] == ["removed"] and result["summary"]["removed"] == 1
+    assert [entry.status for entry in sim.log.filter(method="DELETE")] == [204, 404]  # the first did it, the resend met it
+    assert result["results"][0]["request_id"] == sim.log.filter(method="DELETE")[1].request_id
     assert not sim.state.is_member(sim.state.id_of("group", "VPN Users"), sim.state.user_id(LEAVER))
 
 

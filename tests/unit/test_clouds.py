@@ -72,7 +72,8 @@ def test_cloud_comes_from_entra_cloud_then_azure_cloud_environment_by_its_azure_
 
 def test_unknown_environment_values_surface_with_the_variable_name():
     # The option's choices check then says "... got: AZURE_CLOUD_ENVIRONMENT=AzureGermanCloud".
-    assert cloud_from_environment({"AZURE_CLOUD_ENVIRONMENT": "AzureGermanCloud"}) == "AZURE_CLOUD_ENVIRONMENT=AzureGermanCloud"
+    assert cloud_from_environment({"AZURE_CLOUD_ENVIRONMENT": "AzureGermanCloud"}) == (
+        "AZURE_CLOUD_ENVIRONMENT=AzureGermanCloud (that variable takes AzureCloud, AzureUSGovernment, AzureChinaCloud, or a cloud name)")
     assert cloud_from_environment({"ENTRA_CLOUD": "Mars"}) == "ENTRA_CLOUD=Mars"
 
 

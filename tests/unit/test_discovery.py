@@ -67,12 +67,12 @@ def test_an_administrative_unit_is_removable_unless_dynamic_or_restricted(flags,
     assert entry["reason"] == (refusal[1] if refusal else None) and entry["type"] == "administrative_unit"
 
 
-def test_only_an_id_means_unknown_and_not_removable():
+def test_only_an_id_means_not_readable_and_not_removable():
     # Graph's answer when the app may read users but not groups (or units): every property but the id is null.
     for entry, permission in ((group_entry({"id": GROUP_ID, "displayName": None, "groupTypes": None}), "GroupMember.Read.All"),
                               (administrative_unit_entry({"id": GROUP_ID, "displayName": None}), "AdministrativeUnit.Read.All")):
         assert entry["removable"] is False and entry["reason_code"] == "LimitedInformation"
-        assert GROUP_ID in entry["reason"] and permission in entry["reason"]
+        assert GROUP_ID in entry["reason"] and "is not readable with the app's permissions: grant %s" % permission in entry["reason"]
 
 
 def test_a_team_inherits_its_groups_removability():
@@ -89,9 +89,10 @@ def test_a_group_reached_through_nesting_is_never_removable():
 
 
 def test_read_error_names_the_permission_only_for_403():
-    denied = read_error(GraphError(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.", "rid"), "a@b.c", "groups")
+    denied = read_error(GraphError(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.", "rid"), "a@b.c",
+                        "memberships")
     assert denied == {"status": 403, "code": "Authorization_RequestDenied", "request_id": "rid", "message":
-                      "reading the group memberships of 'a@b.c' needs the permission GroupMember.Read.All (or Directory.Read.All) "
+                      "reading the memberships of 'a@b.c' needs the permission Directory.Read.All (or Group.ReadBasic.All) "
                       "(Graph: Insufficient privileges to complete the operation.)"}
     # resolve_members already explains a 403 on an id that is no user (Directory.Read.All): kept as it is.
     message = "'x' is not a user; reading other kinds of directory objects needs the Directory.Read.All permission (Insufficient privileges)"
@@ -99,7 +100,7 @@ def test_read_error_names_the_permission_only_for_403():
     assert read_error(explained, "x", "user") == explained.to_dict()
     invalid = GraphError(None, "InvalidMemberReference", "member 'x' is not valid")
     assert read_error(invalid, "x", "user") == invalid.to_dict()
-    busy = read_error(GraphError(503, "ServiceUnavailable", "try later", "rid"), "a@b.c", "groups")
+    busy = read_error(GraphError(503, "ServiceUnavailable", "try later", "rid"), "a@b.c", "memberships")
     assert busy == {"status": 503, "code": "ServiceUnavailable", "message": "try later", "request_id": "rid"}
 
 

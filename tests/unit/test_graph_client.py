@@ -10,10 +10,12 @@ import yaml
 from ansible_collections.entra.membership.plugins.module_utils._graph_client import (
     BACKOFF_CAP,
     COLLECTION_VERSION,
+    INTERRUPT_GRACE,
     MAX_RETRY_AFTER,
     USER_AGENT,
     GraphRequest,
     GraphResponse,
+    Interruption,
     backoff_delay,
     encode_query,
     key_literal,
@@ -82,3 +84,32 @@ def test_user_agent_names_the_collection_version_from_galaxy_yml():
     with open(os.path.join(REPO, "galaxy.yml"), encoding="utf-8") as handle:
         assert COLLECTION_VERSION == yaml.safe_load(handle)["version"]
     assert USER_AGENT == "entra.membership/" + COLLECTION_VERSION
+
+
+class Clock:
+    now = 50.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_an_interruption_grants_requests_in_flight_a_short_grace_and_a_second_signal_ends_it():
+    clock = Clock()
+    interruption = Interruption(clock=clock)
+    assert not interruption.is_set() and interruption.time_left() is None and interruption.reason is None
+    interruption.stop("SIGINT")
+    assert interruption.is_set() and interruption.reason == "SIGINT" and interruption.time_left() == INTERRUPT_GRACE
+    clock.now += INTERRUPT_GRACE / 2
+    assert interruption.time_left() == pytest.approx(INTERRUPT_GRACE / 2)
+    interruption.stop("SIGTERM")
+    assert interruption.time_left() == 0.0 and interruption.reason == "SIGINT"  # the first signal is the one that stopped it
+    interruption.sleep(60)  # returns at once: nothing waits once stopped
+
+
+def test_a_request_the_interruption_kept_back_says_nothing_happened_and_one_in_flight_that_it_may_have():
+    interruption = Interruption()
+    interruption.stop("SIGTERM")
+    not_sent, unanswered = interruption.not_sent(), interruption.unanswered()
+    assert (not_sent.status, not_sent.ok, not_sent.error.code) == (None, False, "Interrupted")
+    assert not_sent.error.message == "not sent: the module was interrupted (SIGTERM) before this request went out"
+    assert unanswered.error.code == "Interrupted" and "in flight: it may have been carried out" in unanswered.error.message

@@ -5,6 +5,7 @@ from ansible_collections.entra.membership.plugins.module_utils._graph_client imp
     BATCH_LIMIT,
     PACE_CUBIC_C,
     PACE_RATE_DECREASE,
+    Interruption,
     Pacer,
 )
 
@@ -166,3 +167,13 @@ def test_a_service_that_never_reports_its_limit_gets_no_doubling(clock):
     before = pacer.rate()
     answered(pacer, clock, 0.0, 5, near_limit=False)
     assert pacer.rate() == pytest.approx(before)
+
+
+def test_once_interrupted_no_worker_gets_a_turn_even_while_paused(clock):
+    interruption = Interruption(clock=clock)
+    pacer = Pacer(4, clock=clock, interruption=interruption)
+    ticket = sent(pacer)
+    pacer.record_answer(ticket, accepted=0, throttled=BATCH_LIMIT, retry_after=30.0)  # every worker held 30 s
+    interruption.stop("SIGTERM")
+    assert pacer.acquire(BATCH_LIMIT) == (None, 0.0)  # at once, not after the pause
+    assert pacer.snapshot()["concurrency"] >= 1 and pacer._in_flight == 0  # pylint: disable=protected-access

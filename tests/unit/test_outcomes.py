@@ -277,3 +277,12 @@ def test_a_license_removal_graph_refuses_fails_with_graphs_reason_and_a_denial_i
     denied = license_removal_outcome(answer(403, {"error": {"code": "Authorization_RequestDenied", "message": "Insufficient privileges."}}),
                                      denial_explanation="needs LicenseAssignment.ReadWrite.All")
     assert denied.error["message"].startswith("needs LicenseAssignment.ReadWrite.All (Graph: Insufficient privileges.")
+
+
+def test_msg_leads_with_three_distinct_reasons_then_counts_the_rest_without_doubling_a_final_period():
+    from ansible_collections.entra.membership.plugins.module_utils._outcomes import led_by_reasons
+
+    assert led_by_reasons([], "1 removed across 1 group") == "1 removed across 1 group"
+    assert led_by_reasons(["Guest users cannot be owners of a team."], "1 failed across 1 team") == (
+        "Guest users cannot be owners of a team. 1 failed across 1 team")
+    assert led_by_reasons(["a", "b", "c", "d", "e"], "5 failed across 5 groups") == "a; b; c; and 2 more. 5 failed across 5 groups"
