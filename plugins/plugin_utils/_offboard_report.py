@@ -636,8 +636,9 @@ def markdown(report):
         out.append('- %s: %s' % (label, _md(report.get(key))))
     summary = report.get('summary') or {}
     users = summary.get('users', len(report.get('users') or []))
-    out.append('- Totals: %s' % ', '.join(['%s %s' % (users, 'user' if users == 1 else 'users')]
-                                          + ['%s %s' % (summary.get(key, 0), key) for key in ('removed', 'absent', 'kept', 'failed')]))
+    totals = ['%s %s' % (users, 'user' if users == 1 else 'users')]
+    totals += ['%s %s' % (summary.get(key, 0), key) for key in ('removed', 'absent', 'kept', 'failed')]
+    out.append('- Totals: %s' % ', '.join(totals))
     stats = _stats_line(report)
     if stats:
         out.append('- Took: %s' % stats)
