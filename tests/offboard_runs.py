@@ -24,6 +24,10 @@ _CONNECTION_PREFIXES = ("AZURE_", "ENTRA_")
 # AWX's cancel: SIGTERM, then SIGKILL of the process group 2 s later (ansible-runner's handle_termination); the
 # container goes with it, so every process of the job dies, ansible-playbook's workers (own sessions) included.
 AWX_GRACE_SECONDS = 2.0
+# What ansible-core prints when it drops a SIGINT (RunningPlaybook._interrupt), and how often Ctrl-C is pressed again.
+LOST_SIGINT = re.compile(r"Exception ignored in: <function _releaseLock.*?\n[^\n]*KeyboardInterrupt", re.S)
+SIGINT_PATIENCE_SECONDS = 10.0
+SIGINT_ATTEMPTS = 3
 RUN_TIMEOUT = 900
 
 
@@ -86,7 +90,7 @@ class RunningPlaybook:
         """``how``: ``"int"`` (Ctrl-C: SIGINT to the process group), ``"awx"`` (SIGTERM, then SIGKILL of every process 2 s later)."""
         family = descendants(self.process.pid)
         if how == "int":
-            os.killpg(self.process.pid, signal.SIGINT)
+            self._interrupt()
         elif how == "awx":
             os.killpg(self.process.pid, signal.SIGTERM)
             try:
@@ -104,6 +108,28 @@ class RunningPlaybook:
         self.process.wait(timeout=RUN_TIMEOUT)
         wait_until_gone(family)
         return self.finished()
+
+    def _interrupt(self):
+        """Ctrl-C, and Ctrl-C again if ansible-core lost it, as a user does when nothing happens. ansible-core loses a
+        SIGINT that lands while it forks a worker: its handler's KeyboardInterrupt is raised inside logging's at-fork hook,
+        where Python prints "Exception ignored in: <function _releaseLock ...>" and drops it; the run carries on."""
+        sent = 0
+        while sent < SIGINT_ATTEMPTS:
+            os.killpg(self.process.pid, signal.SIGINT)
+            sent += 1
+            deadline = time.monotonic() + SIGINT_PATIENCE_SECONDS
+            while time.monotonic() < deadline:
+                if not self.running():
+                    return
+                if self._lost_interrupts() >= sent:
+                    break
+                time.sleep(0.02)
+            else:
+                return  # still stopping (a module waits for the answers in flight): the caller waits for the end
+
+    def _lost_interrupts(self):
+        with open(self.output_path, encoding="utf-8", errors="replace") as output:
+            return len(LOST_SIGINT.findall(output.read()))
 
     def finished(self):
         self.process.wait(timeout=RUN_TIMEOUT)
