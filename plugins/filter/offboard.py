@@ -269,7 +269,8 @@ def offboard_restore_plan(report, source='(given)'):
     result = report_data.restore_plan([report])
     labels = {user['id'].lower(): user['user'] for user in result['users']}
     for call in result['calls']:
-        for entry in call['memberships']:
+        # The 1.0 filter's answer has memberships only; restore.yml puts back the other kinds (ownership, roles, ...).
+        for entry in call.get('memberships') or []:
             plan = plans.setdefault(entry['member'].lower(), {'user': labels[entry['member'].lower()], 'id': entry['member'], 'groups': [],
                                                               'administrative_units': [], 'team_owner': [], 'team_member': []})
             key = 'team_' + entry['role'] if call['type'] == 'team' else report_data.STEP_KINDS[call['type']].scope
