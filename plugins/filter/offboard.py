@@ -126,6 +126,8 @@ def _kept_record(entry, kind, inputs, used):
     patterns = inputs['offboard_include_patterns']
     if step.membership and patterns and not any(_matches(pattern, entry) for pattern in patterns):
         return report_data.kept_record(entry, kind, report_data.NOT_INCLUDED, 'matches none of offboard_include_patterns')
+    if entry.get('reason_code') == report_data.HELD_THROUGH_GROUP_CODE:
+        return report_data.kept_record(entry, kind, report_data.THROUGH_GROUP, entry.get('reason'))
     if entry.get('removable') is False and entry.get('reason_code') not in STEP_GUARDS.get(kind, ()):
         return report_data.kept_record(entry, kind, report_data.UNREMOVABLE,
                                        entry.get('reason') or 'Graph does not let an application change this membership')

@@ -52,6 +52,9 @@ OUT_OF_SCOPE = 'out_of_scope'
 EXCLUDED = 'excluded'
 NOT_INCLUDED = 'not_included'
 UNREMOVABLE = 'unremovable'
+# A role, app assignment or license a group gives: it ends with the group membership (the groups scope), not on its own.
+THROUGH_GROUP = 'through_group'
+HELD_THROUGH_GROUP_CODE = 'HeldThroughGroup'
 # teams_member's refusal to leave a team without an owner: the membership cannot go, like a dynamic group's.
 LAST_OWNER_CODE = 'LastOwner'
 LAST_OWNER_REASON = ("the user is the team's only owner and Teams does not leave a team without one: "
