@@ -132,12 +132,12 @@ SESSIONS_SETTING = 'sign_in_sessions'
 STEP_KINDS = OrderedDict((kind.type, kind) for kind in (
     StepKind('account', 'account', None, 'entra.membership.entra_user_account', 'users', ('setting', 'previous', 'note'),
              _no_restore_args, key_fields=('setting',), reversible=_account_restorable, discovered='account'),
-    StepKind('group_owner', 'owned_groups', None, 'entra.membership.entra_group_owner', 'groups', (), _no_restore_args,
-             result_type='group', discovered='owned_groups'),
-    # Recorded within the owners' step: the substitute owners it added (restore takes them off again).
+    # Recorded within the owners' step: the substitute owners it adds first (restore takes them off again).
     StepKind('owner_substitute', '', None, 'entra.membership.entra_group_owner', 'groups',
              ('member_id', 'member', 'substitute_for', 'added_as_member'), _substitute_restore_args,
              result_type='group', change='added', discovered='owned_groups'),
+    StepKind('group_owner', 'owned_groups', None, 'entra.membership.entra_group_owner', 'groups', (), _no_restore_args,
+             result_type='group', discovered='owned_groups'),
     StepKind('team', 'teams', 'offboard_exclude_teams', 'entra.membership.teams_member', 'teams', ('role',), _team_restore_args),
     StepKind('group', 'groups', 'offboard_exclude_groups', 'entra.membership.entra_group_member', 'groups', (), _no_restore_args),
     StepKind('app_role', 'app_roles', None, 'entra.membership.entra_app_role_assignment', 'applications',
@@ -397,6 +397,14 @@ def substitute_line(result, status=None):
     return line
 
 
+def _add_line(user, line):
+    """A line the plan did not hold, among the user's lines in removal order (a substitute before the ownerships it stands for)."""
+    position = REMOVAL_ORDER.index(line['target']['type'])
+    lines = user['memberships']
+    after = [index for index, existing in enumerate(lines) if REMOVAL_ORDER.index(existing['target']['type']) <= position]
+    lines.insert(after[-1] + 1 if after else 0, line)
+
+
 def _owner_of(report, names):
     """The report's user a substitute stands in for (the first of the leaving owners it names)."""
     wanted = {_norm(name) for name in names or []}
@@ -433,7 +441,7 @@ def record_prediction(report, step, registered):
             continue
         owner = _owner_of(report, result.get('substitute_for'))
         if owner is not None:
-            owner['memberships'].append(substitute_line(result, PLANNED))
+            _add_line(owner, substitute_line(result, PLANNED))
             added += 1
     if isinstance(registered, dict) and not registered.get('skipped'):
         add_stats(report, registered.get('graph_stats'))
@@ -488,7 +496,7 @@ def record_step(report, kind, pairs, registered):
                                 answer_kind)
             _answer_into(line, result)
         if owner is not None:
-            owner['memberships'].append(line)
+            _add_line(owner, line)
     if isinstance(registered, dict) and not registered.get('skipped'):
         add_stats(report, registered.get('graph_stats'))
     return done, total

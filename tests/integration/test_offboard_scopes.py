@@ -56,11 +56,11 @@ def test_every_scope_preview_run_rerun_restore_twice(graphsim_session, tmp_path)
     report = load(report_path)
     assert report["status"] == "done" and report["options"]["offboard_disable_privileged"] is True
     assert actions(report) == actions(planned), "the preview did not say what the run did"
-    # In the run's order: the account, ownership (substitutes recorded with it), teams, groups, apps, roles, units, licenses.
+    # In the run's order: the account, ownership (the substitutes in first), teams, groups, apps, roles, units, licenses.
     kinds = [line["target"]["type"] for line in report["users"][0]["memberships"]]
-    order = ["account", "group_owner", "owner_substitute", "team", "group", "app_role", "directory_role", "administrative_unit",
+    order = ["account", "owner_substitute", "group_owner", "team", "group", "app_role", "directory_role", "administrative_unit",
              "license"]
-    assert [k for k in kinds if k != "owner_substitute"] == sorted([k for k in kinds if k != "owner_substitute"], key=order.index)
+    assert kinds == sorted(kinds, key=order.index) and set(kinds) == set(order)
     assert {line["status"] for line in report["users"][0]["memberships"]} <= {"removed", "added"}
 
     # The account: sessions revoked, sign-in disabled (the roles went in the same run, so the guard let it).

@@ -232,11 +232,11 @@ def test_the_owners_preview_puts_the_substitute_on_record_and_the_real_answer_co
     substitute = dict(owner_result(GRACE, "added", substitute_for=[USER], added_as_member=True), member="grace@contoso.com")
     assert r.record_prediction(report, "group_owner", {"results": [owner_result(USER, "removed"), substitute]}) == 1
     lines = report["users"][0]["memberships"]
-    assert [(line["target"]["type"], line["status"]) for line in lines] == [("group_owner", "planned"), ("owner_substitute", "planned")]
-    assert r.restorable(lines[1]), "a run stopped now may have added the substitute: restore takes it off"
+    assert [(line["target"]["type"], line["status"]) for line in lines] == [("owner_substitute", "planned"), ("group_owner", "planned")]
+    assert r.restorable(lines[0]), "a run stopped now may have added the substitute: restore takes it off"
     r.record_step(report, "group_owner", [(USER, IDS["Team A"])], {"results": [owner_result(USER, "removed"), substitute]})
     assert [(line["target"]["type"], line["status"]) for line in report["users"][0]["memberships"]] == [
-        ("group_owner", "removed"), ("owner_substitute", "added")], "answered in place, not recorded twice"
+        ("owner_substitute", "added"), ("group_owner", "removed")], "answered in place, not recorded twice"
     calls = r.restore_plan([report])["calls"]
     assert [(call["type"], call["target"], call["members"]) for call in calls] == [
         ("group_owner", IDS["Team A"], [USER]), ("owner_substitute", IDS["Team A"], [GRACE])]
