@@ -97,7 +97,7 @@ options:
     type: dict
   prediction:
     description:
-      - O(phase=record) with O(step=group_owner) only. O(result) is the owners' module run in check mode before the real call:
+      - O(phase=record) with O(step=group_owner) only. O(result) is the owners' module run in check mode before the real call;
         the substitute owners it will add go on record as C(planned) lines, so a run stopped during the step names them.
     type: bool
     default: false
