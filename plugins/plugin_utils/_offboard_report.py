@@ -424,11 +424,9 @@ def _step_answers(step, registered):
 
 def _handed_over(user, group_id):
     """The user's ownership of this group goes in this run, with a substitute owner added first."""
-    group_id = _norm(group_id)
-    return (any(line['target']['type'] == 'owner_substitute' and _norm(line['target']['id']) == group_id
-                and line['status'] in ('added', PLANNED) for line in user['memberships'])
-            and any(line['target']['type'] == 'group_owner' and _norm(line['target']['id']) == group_id
-                    and line['status'] == REMOVED for line in user['memberships']))
+    statuses = {(line['target']['type'], line['status']) for line in user['memberships'] if _norm(line['target']['id']) == _norm(group_id)}
+    substituted = ('owner_substitute', 'added') in statuses or ('owner_substitute', PLANNED) in statuses
+    return substituted and ('group_owner', REMOVED) in statuses
 
 
 def record_prediction(report, step, registered):
@@ -851,8 +849,8 @@ def restore_summary(registered_loops, check_mode=False, not_restorable=()):
     headline = 'Restore: %d %s, %d already there, %d failed' % (counts['added'], verb, counts['present'], counts['failed'])
     if counts.get('removed') or counts.get('absent'):
         # The substitute owners (and their memberships) the offboarding added, taken off again.
-        headline += '; substitutes: %d %s off, %d already gone' % (counts.get('removed', 0), 'would be taken' if check_mode else 'taken',
-                                                              counts.get('absent', 0))
+        taken = 'would be taken' if check_mode else 'taken'
+        headline += '; substitutes: %d %s off, %d already gone' % (counts.get('removed', 0), taken, counts.get('absent', 0))
     lines = [headline]
     lines.extend('FAILED %s' % line for line in failed)
     lines.extend('not restorable: %s, %s: %s' % (entry['user'], (entry.get('setting') or 'change').replace('_', ' '), entry['note'])
