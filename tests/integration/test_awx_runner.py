@@ -359,6 +359,7 @@ def test_route_b_secret_check_mode_counts_the_empty_certificate_variables_as_uns
     assert_no_secret_in_job_output(check, str(private_data_dir), [credentials["client_secret"]])
 
 
+@pytest.mark.heavy
 def test_a_cancelled_job_leaves_its_report_on_the_volume_and_a_restore_job_from_it_is_exact(tmp_path, survey):
     """AWX cancels the job in the middle of the groups: ansible-runner SIGKILLs ansible-playbook's process group. The job
     hands AWX no artifact, but the report on the persistent volume, written before the first write, names every change; the

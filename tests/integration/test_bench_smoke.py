@@ -20,7 +20,7 @@ import harness  # noqa: E402
 import report  # noqa: E402
 from harness import Bench, tenant_spec  # noqa: E402
 
-pytestmark = pytest.mark.playbook
+pytestmark = [pytest.mark.playbook, pytest.mark.heavy]
 
 MEMBERS = 40
 URI_MEMBERS = 2  # Ansible runs one module process per loop item: a few are enough to prove the playbook

@@ -18,7 +18,7 @@ import pytest
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PLAYBOOKS = [os.path.join(REPO_ROOT, "playbooks", name) for name in ("offboard.yml", "restore.yml")]
 
-pytestmark = pytest.mark.playbook
+pytestmark = [pytest.mark.playbook, pytest.mark.heavy]
 
 
 def load_demo():

@@ -53,6 +53,7 @@ def test_one_retry_after_pauses_every_worker_of_the_client(graphsim_factory):
     assert sim.log.count(status=429) == 1 and sim.log.count(method="DELETE", status=204) == 240
 
 
+@pytest.mark.heavy
 def test_a_thousand_writes_under_the_budget_finish_without_failure_and_with_few_429s(graphsim_factory):
     sim = graphsim_factory(tenant=budget_load.budget_tenant(1_000), budget=SMALL_BUDGET)
     paths = budget_load.removal_paths(sim, 1_000)

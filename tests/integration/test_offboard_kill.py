@@ -209,10 +209,11 @@ class KillRun:
 
 SMALL = dict(leavers=1, groups=20, units=3, teams=4)
 # (kill point, restore from its report, continue then restore from the newest): both ways at least once, each run costs seconds.
+# The first two are `heavy` (make pytest runs them); every core of the matrix runs the third.
 SMALL_KILL_POINTS = [
-    (KillPoint("write", "group", 10, "int"), True, True),      # in the middle of the groups
-    (KillPoint("write", "team", 1, "awx"), False, True),       # during the teams, as AWX cancels a job (and a preview first)
-    (KillPoint("after", "team", how="int"), True, False),      # between two steps: teams recorded, no group removal sent yet
+    pytest.param(KillPoint("write", "group", 10, "int"), True, True, marks=pytest.mark.heavy),  # in the middle of the groups
+    pytest.param(KillPoint("write", "team", 1, "awx"), False, True, marks=pytest.mark.heavy),   # during the teams, as AWX cancels a job (and a preview first)
+    pytest.param(KillPoint("after", "team", how="int"), True, False),  # between two steps: teams recorded, no group removal sent yet
 ]
 
 
@@ -223,7 +224,7 @@ def small_tenant():
         yield sim, leavers
 
 
-@pytest.mark.parametrize("point, restore_it, continue_it", SMALL_KILL_POINTS, ids=[str(point[0]) for point in SMALL_KILL_POINTS])
+@pytest.mark.parametrize("point, restore_it, continue_it", SMALL_KILL_POINTS, ids=[str(param.values[0]) for param in SMALL_KILL_POINTS])
 def test_a_stopped_run_is_undone_exactly_by_restore_or_by_continue_then_restore(small_tenant, tmp_path, point, restore_it, continue_it):
     sim, leavers = small_tenant
     sim.reset()

@@ -50,6 +50,7 @@ class ReportReader(threading.Thread):
         self.join()
 
 
+@pytest.mark.heavy
 def test_the_report_on_disk_is_whole_json_at_every_instant_and_holds_the_plan_before_the_first_write(tmp_path):
     spec, leavers = leavers_tenant(leavers=2, groups=30, units=2, teams=3)
     report_dir = tmp_path / "reports"
@@ -81,6 +82,7 @@ def test_the_report_on_disk_is_whole_json_at_every_instant_and_holds_the_plan_be
     assert '"took ' in finished.output and " memberships/s, " in finished.output and " s waited on throttling (" in finished.output
 
 
+@pytest.mark.heavy
 def test_reports_go_outside_the_collection_by_default_and_an_existing_directorys_mode_is_kept(graphsim_session, tmp_path):
     sim = graphsim_session
     home = tmp_path / "home"
@@ -146,6 +148,7 @@ def test_the_tenant_set_only_in_module_defaults_is_recorded_by_its_id(graphsim_s
     assert report["tenant"] == auth["tenant_id"] == sim.tenant_id and report["cloud"] == "global"
 
 
+@pytest.mark.heavy
 def test_an_exclusion_that_matches_nothing_warns_in_check_mode_and_stops_the_real_run_before_any_write(graphsim_session, tmp_path):
     sim = graphsim_session
     report_dir = tmp_path / "reports"

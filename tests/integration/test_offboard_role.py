@@ -148,6 +148,7 @@ def test_preview_offboard_rerun_restore(graphsim_session, tmp_path):
                            **read_all(glob.glob(os.path.join(str(report_dir), "*")))})
 
 
+@pytest.mark.heavy
 def test_one_failing_user_does_not_stop_the_others(graphsim_session, tmp_path):
     """An unknown user and one the app lacks a permission for fail; the third is done; the report is written; the play fails."""
     sim = graphsim_session
@@ -180,6 +181,7 @@ def test_one_failing_user_does_not_stop_the_others(graphsim_session, tmp_path):
     assert [(r["target"]["display_name"], r["reason"].split(":")[0]) for r in residual] == [("Helpdesk Admins", "the removal failed")]
 
 
+@pytest.mark.heavy
 def test_inventory_mode_slices_each_write_one_report_and_one_restore_takes_them_all(graphsim_session, tmp_path):
     """Users as hosts of entra_offboard, forks > 1, run in two slices (as AWX job slicing runs them): one report per slice,
     the forks' outcomes merged in it; offboard_fail_on_unremovable fails only its host; restore takes both reports at once."""

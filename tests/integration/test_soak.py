@@ -165,6 +165,7 @@ def run_soak(graphsim_factory, monkeypatch, size_name):
     return operations, statuses, sim
 
 
+@pytest.mark.heavy
 def test_a_ci_size_soak_under_faults_leaves_the_tenant_exactly_as_intended(graphsim_factory, monkeypatch):
     operations, statuses, sim = run_soak(graphsim_factory, monkeypatch, "ci")
     print("soak, CI size: %d membership operations %s" % (operations, dict(statuses)))
