@@ -268,7 +268,9 @@ def demo_tenant():
         yield sim
 
 
-# make test: stopped in the owners' step, after the substitute owner's addition and before the leaver leaves the owners.
+# make test (make pytest; heavy: the matrix's light suites leave it out): stopped in the owners' step, after the
+# substitute owner's addition and before the leaver leaves the owners.
+@pytest.mark.heavy
 @pytest.mark.parametrize("point", [KillPoint("write", "group_owner", 1, "int")], ids=str)
 def test_a_run_stopped_while_handing_over_ownership_is_undone_exactly_substitutes_included(demo_tenant, tmp_path, point):
     sim = demo_tenant

@@ -35,6 +35,8 @@ def of_type(report, kind):
     return [line for user in report["users"] for line in user["memberships"] if line["target"]["type"] == kind]
 
 
+# Heavy (seven ansible-playbook runs): the guard and "keeps" tests below run the same code paths on every core.
+@pytest.mark.heavy
 def test_every_scope_preview_run_rerun_restore_twice(graphsim_session, tmp_path):
     """Every scope on: the preview says what the run does, in its order; a re-run writes nothing; restore gives back the
     tenant exactly (sign-in sessions aside: revoking cannot be undone, and the restore says so); restoring again changes nothing."""
