@@ -7,10 +7,13 @@ which AWX would set as extra environment). In order:
 
 1. start the simulator and read the leaver's memberships through Graph;
 2. ``entra.membership.offboard`` in check mode: a preview, nothing changes;
-3. the same for real: the memberships go;
+3. the same for real, every scope on: the leaver is locked out (sessions revoked, sign-in
+   disabled), hands group ownership to their manager, and loses memberships, directory roles,
+   app assignments and direct licenses;
 4. the Markdown report of that run;
 5. the same again: nothing left to do (``changed=0``);
-6. ``entra.membership.restore`` with the run's JSON report: everything comes back;
+6. ``entra.membership.restore`` with the run's JSON report: everything comes back (revoked sessions
+   excepted: they cannot be);
 7. stop the simulator and compare the whole tenant with how it started.
 
 Every step checks its outcome against the simulator; the exit status is 1 when one did not do
@@ -66,6 +69,12 @@ FAILURE_LINES_SHOWN = 5
 STEP_MARKER = "demo-step"
 WORK_DIR_MARKER = ".entra-membership-demo"
 WRITE_METHODS = ("POST", "PATCH", "PUT", "DELETE")
+# The demo offboards with every scope: the memberships, and the access a membership list misses.
+EVERY_SCOPE = ["account", "owned_groups", "teams", "groups", "app_roles", "directory_roles", "administrative_units", "licenses"]
+MEMBERSHIP_TYPES = ("team", "group", "administrative_unit")
+# Members and owners are references (removed with .../$ref, never the object); role and app assignments are objects
+# of their own, which Graph documents removing with a DELETE of the assignment.
+REFERENCE_PATHS = re.compile(r"/(members|owners)/")
 
 
 class DemoFailure(Exception):
@@ -227,6 +236,9 @@ class GraphReader:
             page = self._get(page["@odata.nextLink"])
             yield from page.get("value", [])
 
+    def account_enabled(self, user: str) -> bool:
+        return self._get(f"/users/{user}", {"$select": "accountEnabled"})["accountEnabled"]
+
     def memberships(self, user: str, step: str) -> Memberships:
         # The marker parameter splits the simulator's request log into the requests of each step.
         user_id = self._get(f"/users/{user}", {STEP_MARKER: step})["id"]
@@ -329,12 +341,41 @@ def new_reports(report_dir: str, before: set) -> dict:
 
 
 def report_targets(path: str) -> tuple[set, set]:
-    """Target ids a JSON report says were removed (or, in a preview, would be) and kept."""
+    """Membership target ids a JSON report says were removed (or, in a preview, would be) and kept."""
     with open(path, encoding="utf-8") as handle:
         users = json.load(handle)["users"]
-    removed = {entry["target"]["id"] for user in users for entry in user["memberships"] if entry["status"] == "removed"}
-    kept = {entry["target"]["id"] for user in users for entry in user["kept"]}
+    removed = {entry["target"]["id"] for user in users for entry in user["memberships"]
+               if entry["status"] == "removed" and entry["target"]["type"] in MEMBERSHIP_TYPES}
+    kept = {entry["target"]["id"] for user in users for entry in user["kept"] if entry["target"]["type"] in MEMBERSHIP_TYPES}
     return removed, kept
+
+
+def lockout_lines(path: str) -> list[str]:
+    """The report's changes beyond memberships, one line each, in the run's order."""
+    with open(path, encoding="utf-8") as handle:
+        users = json.load(handle)["users"]
+    lines = []
+    for user in users:
+        for entry in user["memberships"]:
+            kind, name, status = entry["target"]["type"], entry["target"]["display_name"], entry["status"]
+            if kind in MEMBERSHIP_TYPES:
+                continue
+            if kind == "account":
+                what = ("sign-in sessions revoked (cannot be undone)" if entry["setting"] == "sign_in_sessions"
+                        else "sign-in disabled (it was enabled)" if entry["previous"] else "sign-in was already disabled")
+            elif kind == "owner_substitute":
+                what = f"{entry['member']} made owner of {name} first (the leaver was its only owner)"
+            elif kind == "group_owner":
+                what = f"no longer an owner of {name}"
+            elif kind == "directory_role":
+                where = "" if entry["scope"] == "/" else f" over {entry['scope_display_name']}"
+                what = f"directory role {name}{where} ({entry['assignment_type']}) removed"
+            elif kind == "app_role":
+                what = f"assignment to {name} ({entry['app_role']}) removed"
+            else:
+                what = f"license {name} removed"
+            lines.append(what if status in ("removed", "added") else f"{what}: {status}")
+    return lines
 
 
 def report_files(report_dir: str) -> set:
@@ -409,7 +450,7 @@ def run_demo(work_dir: str = DEFAULT_WORK_DIR, console: Console | None = None) -
         console.say(f"   {LEAVER} is in {before.describe()}")
         console.check(bool(before.groups and before.administrative_units and before.teams), "the leaver has memberships of every kind")
 
-        offboard_vars = {"offboard_users": [LEAVER], "offboard_report_dir": report_dir}
+        offboard_vars = {"offboard_users": [LEAVER], "offboard_report_dir": report_dir, "offboard_scopes": EVERY_SCOPE}
         _offboard_steps(console, result, env, reader, work_dir, report_dir, offboard_vars)
     except (DemoFailure, requests.RequestException) as error:
         console.check(False, str(error))
@@ -439,7 +480,7 @@ def _offboard_steps(console, result, env, reader, work_dir, report_dir, offboard
     console.check(after_check.key() == before.key(), f"nothing changed in the tenant: still {after_check.describe()}")
     console.check("json" in result.reports["check"], f"a preview report was written: {_names(result.reports['check'])}")
 
-    console.step(3, "Offboard: ansible-playbook entra.membership.offboard")
+    console.step(3, "Offboard: ansible-playbook entra.membership.offboard, every scope (offboard_scopes)")
     seen = report_files(report_dir)
     run = result.runs["offboard"] = run_playbook("entra.membership.offboard", offboard_vars, env, os.path.join(work_dir, "3-offboard.log"))
     show_run(console, run)
@@ -458,6 +499,11 @@ def _offboard_steps(console, result, env, reader, work_dir, report_dir, offboard
     if "json" in result.reports["check"]:
         console.check(report_targets(result.reports["check"]["json"]) == (reported_removed, reported_kept),
                       "the preview report said the same")
+    locked_out = lockout_lines(reports["json"])
+    console.say("   Locked out, as the report says:")
+    console.say("\n".join(f"     - {line}" for line in locked_out))
+    console.check(not reader.account_enabled(LEAVER) and any("revoked" in line for line in locked_out),
+                  "the account is disabled and its sessions revoked (read from Graph)")
 
     console.step(4, f"The report: {_shown_path(reports.get('md', reports['json']))}")
     if "md" in reports:
@@ -483,6 +529,8 @@ def _offboard_steps(console, result, env, reader, work_dir, report_dir, offboard
     restored = result.memberships["restore"] = reader.memberships(LEAVER, "restore")
     console.check(run.returncode == 0 and run.total("failed") == 0, "the restore ran without failures")
     console.check(restored.key() == before.key(), f"the leaver is back in {restored.describe()}, team roles included")
+    console.check(reader.account_enabled(LEAVER), "the account may sign in again; ownership, roles, apps and licenses are back "
+                  "(step 7 compares them all), the substitute owner gone; revoked sessions stay revoked")
 
 
 def writes_by_step(log: list) -> dict:
@@ -513,9 +561,9 @@ def _check_final_state(console: Console, result: DemoResult) -> None:
     result.pristine = pristine_snapshot()
     result.writes = writes_by_step(state["log"])
     console.check(not state["destructive_events"], f"no directory object was deleted ({len(state['destructive_events'])} destructive events)")
-    deletes = [entry["path"] for entry in state["log"] if entry["method"] == "DELETE"]
+    deletes = [entry["path"] for entry in state["log"] if entry["method"] == "DELETE" and REFERENCE_PATHS.search(entry["path"])]
     console.check(all(path.endswith("/$ref") for path in deletes),
-                  f"every DELETE removed a reference ({len(deletes)} DELETE requests, all .../members/{{id}}/$ref)")
+                  f"every DELETE of a member or owner removed a reference ({len(deletes)} DELETE requests, all .../{{id}}/$ref)")
     if "check" in result.runs:
         console.check(not result.writes["check"], f"the preview sent no write to Graph ({len(result.writes['check'])} writes)")
     if "rerun" in result.runs:

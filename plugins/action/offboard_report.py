@@ -22,7 +22,7 @@ from ansible_collections.entra.membership.plugins.plugin_utils._report_action im
 display = Display()
 
 PHASES = ('start', 'plan', 'record', 'finish')
-STEPS = report_data.REMOVAL_ORDER + (report_data.RESIDUAL_STEP,)
+STEPS = report_data.STEP_ORDER + (report_data.RESIDUAL_STEP, report_data.KEPT_ACCESS_STEP)
 UNMATCHED_HINT = ('nothing was changed. Correct the entry (names and patterns match the display names of the users\' memberships, '
                   'ignoring case), or set offboard_allow_unmatched_exclusions: true to run anyway')
 
@@ -40,6 +40,8 @@ ARGUMENT_SPEC = {
     'step': {'type': 'str', 'choices': list(STEPS)},
     'result': {'type': 'raw'},
     'chunk': {'type': 'dict'},
+    'prediction': {'type': 'bool', 'default': False},
+    'kinds': {'type': 'list', 'elements': 'str', 'default': []},
 }
 REQUIRED_IF = [('phase', 'start', ('users',)), ('phase', 'plan', ('path', 'plans')),
                ('phase', 'record', ('path', 'step', 'result')), ('phase', 'finish', ('path',))]
@@ -68,7 +70,9 @@ class ActionModule(PhasedReportAction):
                     break
                 except FileExistsError:
                     continue
-        return {'run_id': report['run_id'], 'path': path, 'report_dir': directory}
+        scopes = args['options'].get('offboard_scopes') or []
+        return {'run_id': report['run_id'], 'path': path, 'report_dir': directory, 'include': report_data.include_kinds(scopes),
+                'kept_access_include': report_data.kept_access_kinds(scopes)}
 
     # -------------------------------------------------------------------------------------------
     def _phase_plan(self, args, _task_vars):
@@ -172,18 +176,28 @@ class ActionModule(PhasedReportAction):
 
     @staticmethod
     def _work(plans, chunk_size):
-        """The host's module calls in removal order: per kind, every user's memberships together, at most ``chunk_size`` a call."""
+        """The host's module calls in removal order: per kind, every user's changes together, at most ``chunk_size`` a call.
+
+        A membership call is ``memberships`` pairs; the other modules take ``users`` and ``targets`` and act on every
+        pair of them, which touches nothing unplanned: what a user holds of those targets is in its plan unless the
+        module would refuse it too (held through a group, the last Global Administrator).
+        """
         calls = []
-        for kind in report_data.REMOVAL_ORDER:
+        for kind in report_data.STEP_ORDER:
             step = report_data.STEP_KINDS[kind]
             entries = [(plan, target) for plan in plans if not plan.get('error') for target in (plan.get('remove') or {}).get(kind) or []]
             chunks = report_data.chunked(entries, chunk_size)
+            what = 'memberships' if step.membership else 'changes'
             for number, chunk in enumerate(chunks, start=1):
                 users = list(dict.fromkeys(report_data.user_label(plan) for plan, _target in chunk))
                 whose = users[0] if len(users) == 1 else '%d users' % len(users)
-                calls.append({'kind': kind, 'module': step.module,
-                              'memberships': [{'target': target['id'], 'member': plan['id']} for plan, target in chunk],
-                              'label': '%s %d/%d: %d memberships of %s' % (step.scope, number, len(chunks), len(chunk), whose)})
+                call = {'kind': kind, 'module': step.module,
+                        'memberships': [{'target': target['id'], 'member': plan['id']} for plan, target in chunk],
+                        'label': '%s %d/%d: %d %s of %s' % (step.scope, number, len(chunks), len(chunk), what, whose)}
+                if not step.membership:
+                    call['users'] = list(dict.fromkeys(plan['id'] for plan, _target in chunk))
+                    call['targets'] = list(dict.fromkeys(target['id'] for _plan, target in chunk))
+                calls.append(call)
         return calls
 
     # -------------------------------------------------------------------------------------------
@@ -192,12 +206,17 @@ class ActionModule(PhasedReportAction):
         path = args['path']
         with files.directory_lock(os.path.dirname(path)):
             report = files.read_json(path)
+            answer = args['result'] if isinstance(args['result'], dict) else {}
+            progress = None
             if args['step'] == report_data.RESIDUAL_STEP:
-                answer = args['result'] if isinstance(args['result'], dict) else {}
                 report_data.record_residual(report, answer.get('users') or [])
                 report_data.add_stats(report, answer.get('graph_stats'))
                 report['stage'] = 'residual'
-                progress = None
+            elif args['step'] == report_data.KEPT_ACCESS_STEP:
+                report_data.record_kept_access(report, args['kinds'], answer.get('users') or [], answer.get('msg'))
+                report_data.add_stats(report, answer.get('graph_stats'))
+            elif args['prediction']:
+                report_data.record_prediction(report, args['step'], args['result'])
             else:
                 pairs = [(entry['member'], entry['target']) for entry in (args['chunk'] or {}).get('memberships') or []]
                 progress = report_data.record_step(report, args['step'], pairs, args['result'])
@@ -208,7 +227,8 @@ class ActionModule(PhasedReportAction):
             return {'path': path}
         done, total = progress
         scope = report_data.STEP_KINDS[args['step']].scope
-        message = '%s: %d/%d memberships done%s' % (scope, done, total, ' (preview)' if report['check_mode'] else '')
+        what = 'memberships' if report_data.STEP_KINDS[args['step']].membership else 'changes'
+        message = '%s: %d/%d %s done%s' % (scope, done, total, what, ' (preview)' if report['check_mode'] else '')
         display.display('%s (%s)' % (message, (args['chunk'] or {}).get('label', '')))
         return {'path': path, 'done': done, 'total': total, 'msg': message}
 

@@ -97,12 +97,12 @@ class ActionModule(PhasedReportAction):
         first_file = next((source['file'] for source in sources if source['file']), None)
         return dict(plan, sources=[sources[index] for index in order], run_id=files.new_run_id(started),
                     started=report_data.timestamp(started), report_dir=os.path.dirname(first_file) if first_file else None,
-                    calls_by_type={kind: [call for call in plan['calls'] if call['type'] == kind] for kind in report_data.REMOVAL_ORDER})
+                    calls_by_type={kind: [call for call in plan['calls'] if call['type'] == kind] for kind in report_data.RESTORE_ORDER})
 
     def _phase_finish(self, args, task_vars):
         plan = args['plan']
         check_mode = self._task.check_mode
-        summary = report_data.restore_summary(args['results'], check_mode)
+        summary = report_data.restore_summary(args['results'], check_mode, plan.get('not_restorable'))
         pairs, failed_calls = report_data.restore_results(args['results'])
         users = {user['id'].lower(): {'user': user['user'], 'id': user['id'], 'memberships': []} for user in plan.get('users') or []}
         for pair in pairs:
@@ -129,6 +129,7 @@ class ActionModule(PhasedReportAction):
             'restores': plan.get('sources') or [],
             'summary': summary['counts'],
             'failures': summary['failed'],
+            'not_restorable': plan.get('not_restorable') or [],
             'users': list(users.values()),
         }
         directory = files.report_directory(args['report_dir'] or plan.get('report_dir') or files.DEFAULT_REPORT_DIR)

@@ -26,8 +26,11 @@ from ansible_collections.entra.membership.plugins.module_utils._references impor
 from ansible_collections.entra.membership.plugins.plugin_utils import _offboard_report as report_data
 
 LIST_OPTIONS = ('offboard_users', 'offboard_exclude_groups', 'offboard_exclude_administrative_units', 'offboard_exclude_teams',
-                'offboard_include_patterns', 'offboard_scopes')
-SCOPES = tuple(kind.scope for kind in report_data.STEP_KINDS.values())
+                'offboard_include_patterns', 'offboard_scopes', 'offboard_substitute_owners')
+SCOPES = tuple(kind.scope for kind in report_data.STEP_KINDS.values() if kind.scope)
+# The scopes of 1.0, still the default: memberships only. The others (the account, ownership, roles, apps,
+# licenses) are turned on by name; what they cover is then reported as access the user keeps.
+DEFAULT_SCOPES = tuple(report_data.STEP_KINDS[kind].scope for kind in report_data.MEMBERSHIP_KINDS)
 PATTERN_CHARACTERS = frozenset('*?[')
 LAST_OWNER_REASON = report_data.LAST_OWNER_REASON
 
@@ -70,7 +73,7 @@ def read_inputs(raw):
     if not inputs['offboard_users'] and 'offboard_users' not in unreadable:
         problems.append('offboard_users is required: give at least one user principal name or object id, got %r' % (raw.get('offboard_users'),))
     if raw.get('offboard_scopes') is None:
-        inputs['offboard_scopes'] = list(SCOPES)
+        inputs['offboard_scopes'] = list(DEFAULT_SCOPES)
     unknown = [scope for scope in inputs['offboard_scopes'] if scope not in SCOPES]
     if 'offboard_scopes' not in unreadable and (unknown or not inputs['offboard_scopes']):
         problems.append('offboard_scopes must be one or more of %s, got %r' % (', '.join(SCOPES), raw.get('offboard_scopes')))
@@ -109,21 +112,31 @@ def _matches(entry, target):
 
 
 def _kept_record(entry, kind, inputs, used):
-    """The kept record of a membership, with the reason to keep it; None when it is to be removed."""
+    """The kept record of a membership (or role, app, ...), with the reason to keep it; None when it is to be removed.
+
+    Exclusions and include patterns choose among memberships; the other kinds go by offboard_scopes alone.
+    """
     step = report_data.STEP_KINDS[kind]
     if step.scope not in inputs['offboard_scopes']:
         return report_data.kept_record(entry, kind, report_data.OUT_OF_SCOPE, '%s not in offboard_scopes' % step.scope)
-    for exclusion in inputs[step.exclusion_option]:
+    for exclusion in inputs[step.exclusion_option] if step.exclusion_option else ():
         if _matches(exclusion, entry):
             used.add((step.exclusion_option, exclusion))
             return report_data.kept_record(entry, kind, report_data.EXCLUDED, "matches %s entry '%s'" % (step.exclusion_option, exclusion))
     patterns = inputs['offboard_include_patterns']
-    if patterns and not any(_matches(pattern, entry) for pattern in patterns):
+    if step.membership and patterns and not any(_matches(pattern, entry) for pattern in patterns):
         return report_data.kept_record(entry, kind, report_data.NOT_INCLUDED, 'matches none of offboard_include_patterns')
-    if entry.get('removable') is False:
+    if entry.get('reason_code') == report_data.HELD_THROUGH_GROUP_CODE:
+        return report_data.kept_record(entry, kind, report_data.THROUGH_GROUP, entry.get('reason'))
+    if entry.get('removable') is False and entry.get('reason_code') not in STEP_GUARDS.get(kind, ()):
         return report_data.kept_record(entry, kind, report_data.UNREMOVABLE,
                                        entry.get('reason') or 'Graph does not let an application change this membership')
     return None
+
+
+# Refusals discovery foresees that the role's own step settles: a privileged account can be disabled once its
+# roles go in the same run (or with offboard_disable_privileged); otherwise the module's refusal fails the user.
+STEP_GUARDS = {'account': ('PrivilegedAccount',)}
 
 
 def _task_error(registered):
@@ -155,7 +168,7 @@ def offboard_plan(discovery, inputs):
             plan['error'] = error_dict(404, 'UserNotFound', report_data.NOT_FOUND_MESSAGE)
         used = set()
         if plan['error'] is None:
-            for kind, entries in report_data.memberships_by_kind(user).items():
+            for kind, entries in report_data.access_by_kind(user).items():
                 for entry in entries:
                     kept = _kept_record(entry, kind, inputs, used)
                     if kept:
@@ -165,6 +178,7 @@ def offboard_plan(discovery, inputs):
                         removal.update((field, entry.get(field)) for field in report_data.STEP_KINDS[kind].recorded)
                         plan['remove'][kind].append(removal)
         plan['unmatched_exclusions'] = ['%s: %s' % (step.exclusion_option, exclusion) for step in report_data.STEP_KINDS.values()
+                                        if step.exclusion_option
                                         for exclusion in inputs[step.exclusion_option] if (step.exclusion_option, exclusion) not in used]
         plans.append(plan)
     return plans
@@ -257,7 +271,8 @@ def offboard_restore_plan(report, source='(given)'):
     result = report_data.restore_plan([report])
     labels = {user['id'].lower(): user['user'] for user in result['users']}
     for call in result['calls']:
-        for entry in call['memberships']:
+        # The 1.0 filter's answer has memberships only; restore.yml puts back the other kinds (ownership, roles, ...).
+        for entry in call.get('memberships') or []:
             plan = plans.setdefault(entry['member'].lower(), {'user': labels[entry['member'].lower()], 'id': entry['member'], 'groups': [],
                                                               'administrative_units': [], 'team_owner': [], 'team_member': []})
             key = 'team_' + entry['role'] if call['type'] == 'team' else report_data.STEP_KINDS[call['type']].scope

@@ -84,16 +84,28 @@ options:
     default: false
   step:
     description:
-      - O(phase=record) only. What O(result) answers, V(team), V(group), V(administrative_unit) (a member module's call), or
-        V(residual) (the residual M(entra.membership.entra_member_of_info)).
+      - O(phase=record) only. What O(result) answers, V(team), V(group), V(administrative_unit) (a member module's call),
+        V(account), V(group_owner), V(app_role), V(directory_role), V(license) (the module of that scope), V(residual) (the
+        residual M(entra.membership.entra_member_of_info)), or V(kept_access) (the access outside the scopes, O(kinds)).
     type: str
-    choices: [team, group, administrative_unit, residual]
+    choices: [account, group_owner, team, group, app_role, directory_role, administrative_unit, license, residual, kept_access]
   result:
     description: O(phase=record) only. The registered result of that module call.
     type: raw
   chunk:
     description: O(phase=record) only. The entry of RV(work) the call was made for (its C(memberships) are the lines it answers).
     type: dict
+  prediction:
+    description:
+      - O(phase=record) with O(step=group_owner) only. O(result) is the owners' module run in check mode before the real call;
+        the substitute owners it will add go on record as C(planned) lines, so a run stopped during the step names them.
+    type: bool
+    default: false
+  kinds:
+    description: O(phase=record) with O(step=kept_access) only. The include kinds that O(result) read.
+    type: list
+    elements: str
+    default: []
 extends_documentation_fragment:
   - entra.membership.report_action
 attributes:
@@ -151,11 +163,22 @@ report_dir:
   description: The report directory, absolute.
   returned: O(phase=start)
   type: str
+include:
+  description: The M(entra.membership.entra_member_of_info) include kinds the discovery needs for the run's scopes.
+  returned: O(phase=start)
+  type: list
+  elements: str
+kept_access_include:
+  description: The include kinds outside the run's scopes, read at the end for the access the users keep.
+  returned: O(phase=start)
+  type: list
+  elements: str
 work:
   description:
-    - The module calls to make, per host, in removal order (teams, groups, administrative units), each
-      C({kind, module, memberships, label}), C(memberships) being the member module's option, every user of the host
-      together, at most O(chunk_size) a call.
+    - The module calls to make, per host, in removal order (account, group_owner, team, group, app_role, directory_role,
+      administrative_unit, license), each C({kind, module, memberships, label}), C(memberships) being the member module's
+      option, every user of the host together, at most O(chunk_size) a call. The kinds beyond memberships also have C(users)
+      and C(targets), the options of their modules.
   returned: O(phase=plan)
   type: dict
 continues:

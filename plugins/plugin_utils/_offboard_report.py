@@ -52,6 +52,9 @@ OUT_OF_SCOPE = 'out_of_scope'
 EXCLUDED = 'excluded'
 NOT_INCLUDED = 'not_included'
 UNREMOVABLE = 'unremovable'
+# A role, app assignment or license a group gives: it ends with the group membership (the groups scope), not on its own.
+THROUGH_GROUP = 'through_group'
+HELD_THROUGH_GROUP_CODE = 'HeldThroughGroup'
 # teams_member's refusal to leave a team without an owner: the membership cannot go, like a dynamic group's.
 LAST_OWNER_CODE = 'LastOwner'
 LAST_OWNER_REASON = ("the user is the team's only owner and Teams does not leave a team without one: "
@@ -68,32 +71,105 @@ def _no_restore_args(_line):
     return {}
 
 
+def _role_restore_args(line):
+    return {'scope': line.get('scope') or '/', 'assignment_type': line.get('assignment_type') or 'active',
+            'end_date_time': (line.get('schedule') or {}).get('end_date_time')}
+
+
+def _app_restore_args(line):
+    return {'app_role_id': line.get('app_role_id')}
+
+
+def _license_restore_args(line):
+    return {'disabled_plans': sorted(line.get('disabled_plans') or [])}
+
+
+def _substitute_restore_args(line):
+    return {'added_as_member': bool(line.get('added_as_member'))}
+
+
+def _always(_line):
+    return True
+
+
+def _account_restorable(line):
+    """Only the account's enabling comes back, and only where it was enabled: revoked sessions stay revoked."""
+    return line.get('setting') == ACCOUNT_SETTING and line.get('previous') is not False
+
+
 class StepKind(NamedTuple):
     """One kind of change the offboarding makes: how it is planned, done, recorded and undone."""
 
-    type: str                  # the target type in the modules' results and in the report
-    scope: str                 # its offboard_scopes value
-    exclusion_option: str      # the role option that keeps some of them
+    type: str                  # the line's type in the report
+    scope: str                 # its offboard_scopes value ('' for a kind recorded within another's step)
+    exclusion_option: str      # the role option that keeps some of them (None: offboard_scopes alone decides)
     module: str                # the module that removes (and, with state: present, restores) it
     targets_option: str        # that module's option naming the targets
-    recorded: tuple            # what a plan line keeps of the discovered membership besides the target (restore needs it)
+    recorded: tuple            # what a plan line keeps of the discovered entry besides the target (restore needs it)
     restore_args: Callable     # plan line -> the module's extra options that put it back as it was
+    result_type: str = ''      # the target type in the module's results, when it is not the line's type
+    key_fields: tuple = ()     # besides user and target, what tells two lines of one user apart
+    change: str = 'removed'    # the status of a line that changed something (restore undoes it)
+    reversible: Callable = _always  # plan line -> whether restore can undo it at all
+    discovered: str = ''       # entra_member_of_info's include kind that lists them (memberships: '')
+
+    @property
+    def membership(self):
+        """A membership kind: the member modules' ``memberships`` option does it, many users in one call."""
+        return not self.discovered
 
 
-# In removal order. Teams first: the Teams API guards the last owner and records the role; removing the
-# team's group directly would bypass both. Administrative units last: scoped administrators of a unit
-# keep reach over the user until the end, should anything before fail. Restore goes the other way.
+ACCOUNT_SETTING = 'account_enabled'
+SESSIONS_SETTING = 'sign_in_sessions'
+
+# In removal order. The account first: nothing changes while the user can still sign in and act. Ownership
+# next: substitutes become owners before anyone leaves (a team's sole owner can then leave the team). Teams
+# before groups: the Teams API guards the last owner and records the role; removing the team's group directly
+# would bypass both. Directory roles after app roles and groups: an administrator scoped to a unit keeps reach
+# over the user until the end, should anything before fail; administrative units after them for the same
+# reason. Licenses last: group-based licenses end with their groups, and the direct ones keep the mailbox and
+# files reachable for the steps before. Restore goes the other way (RESTORE_ORDER).
 STEP_KINDS = OrderedDict((kind.type, kind) for kind in (
+    StepKind('account', 'account', None, 'entra.membership.entra_user_account', 'users', ('setting', 'previous', 'note'),
+             _no_restore_args, key_fields=('setting',), reversible=_account_restorable, discovered='account'),
+    # Recorded within the owners' step: the substitute owners it adds first (restore takes them off again).
+    StepKind('owner_substitute', '', None, 'entra.membership.entra_group_owner', 'groups',
+             ('member_id', 'member', 'substitute_for', 'added_as_member'), _substitute_restore_args,
+             result_type='group', change='added', discovered='owned_groups'),
+    StepKind('group_owner', 'owned_groups', None, 'entra.membership.entra_group_owner', 'groups', (), _no_restore_args,
+             result_type='group', discovered='owned_groups'),
     StepKind('team', 'teams', 'offboard_exclude_teams', 'entra.membership.teams_member', 'teams', ('role',), _team_restore_args),
     StepKind('group', 'groups', 'offboard_exclude_groups', 'entra.membership.entra_group_member', 'groups', (), _no_restore_args),
+    StepKind('app_role', 'app_roles', None, 'entra.membership.entra_app_role_assignment', 'applications',
+             ('app_role_id', 'app_role', 'through'), _app_restore_args, result_type='application', key_fields=('app_role_id',),
+             discovered='app_roles'),
+    StepKind('directory_role', 'directory_roles', None, 'entra.membership.entra_directory_role_assignment', 'roles',
+             ('scope', 'scope_display_name', 'assignment_type', 'schedule', 'through'), _role_restore_args,
+             key_fields=('scope', 'assignment_type'), discovered='directory_roles'),
     StepKind('administrative_unit', 'administrative_units', 'offboard_exclude_administrative_units',
              'entra.membership.entra_au_member', 'administrative_units', (), _no_restore_args),
+    StepKind('license', 'licenses', None, 'entra.membership.entra_user_license', 'skus',
+             ('sku_part_number', 'disabled_plans', 'disabled_plan_names', 'through'), _license_restore_args,
+             result_type='sku', discovered='licenses'),
 ))
 REMOVAL_ORDER = tuple(STEP_KINDS)
+# The steps the role runs (one module call each, per chunk): the substitutes are recorded within the owners' step.
+STEP_ORDER = tuple(kind.type for kind in STEP_KINDS.values() if kind.scope)
+# The other way round, except that owners come back before their substitutes leave (the substitutes are no
+# longer last owners then), and the account is enabled once everything else is back.
+RESTORE_ORDER = ('license', 'administrative_unit', 'directory_role', 'app_role', 'group', 'team', 'group_owner', 'owner_substitute',
+                 'account')
+MEMBERSHIP_KINDS = tuple(kind.type for kind in STEP_KINDS.values() if kind.membership)
 RESIDUAL_STEP = 'residual'
+# Access the run leaves alone (kinds outside offboard_scopes), read at the end for the report's "keeps" lines.
+KEPT_ACCESS_STEP = 'kept_access'
 # Memberships per module call: about a minute of Graph's documented write budget for one application in one
 # tenant (3,000 writes per 2 min 30 s), so that every call is recorded and shows progress within about a minute.
 DEFAULT_CHUNK_SIZE = 1200
+
+
+def step_of_scope(scope):
+    return next(kind for kind in STEP_KINDS.values() if kind.scope == scope)
 
 
 class ReportError(ValueError):
@@ -189,8 +265,8 @@ def new_report(run):
         'summary': {},
         'warnings': [],
         'users': [{'user': user, 'id': None, 'user_principal_name': None, 'display_name': None, 'status': RUNNING,
-                   'error': None, 'memberships': [], 'kept': [], 'carried': [], 'residual': None, 'summary': {},
-                   'earlier_report': None}
+                   'error': None, 'memberships': [], 'kept': [], 'carried': [], 'residual': None, 'kept_access': None,
+                   'summary': {}, 'earlier_report': None}
                   for user in run.get('users') or []],
     }
 
@@ -198,7 +274,7 @@ def new_report(run):
 def user_entry(plan):
     """A user's report entry from its plan: every planned removal as a ``planned`` line, the kept ones with their reason."""
     entry = dict(_identity(plan), status=RUNNING, error=plan.get('error'), memberships=[], kept=list(plan.get('kept') or []),
-                 carried=[], residual=None, summary={}, earlier_report=None)
+                 carried=[], residual=None, kept_access=None, summary={}, earlier_report=None)
     for kind in REMOVAL_ORDER:
         entry['memberships'].extend(planned_line(target, kind) for target in (plan.get('remove') or {}).get(kind) or [])
     if entry['error']:
@@ -268,8 +344,33 @@ def note_earlier_reports(report, earlier_reports, report_file_of):
                 break
 
 
-def _result_key(member_id, target_id):
-    return ((member_id or '').lower(), (target_id or '').lower())
+def _norm(value):
+    return str(value).lower() if value is not None else ''
+
+
+def _result_key(member_id, target_id, extra=()):
+    return (_norm(member_id), _norm(target_id)) + tuple(_norm(value) for value in extra)
+
+
+def line_member(user, line):
+    """Whose line it is in Graph: the user's, or (a substitute owner) the one the line names."""
+    return line.get('member_id') or user.get('id')
+
+
+def _line_key(user, line):
+    kind = STEP_KINDS[line['target']['type']]
+    return _result_key(line_member(user, line), line['target']['id'], [line.get(field) for field in kind.key_fields])
+
+
+def result_kind(step, result):
+    """The report kind of one of ``step``'s module results: the owners' module answers for its substitutes too."""
+    if step == 'group_owner' and result.get('substitute_for'):
+        return 'owner_substitute'
+    return step
+
+
+def _result_line_key(kind, result):
+    return _result_key(result.get('member_id'), result['target'].get('id'), [result.get(field) for field in STEP_KINDS[kind].key_fields])
 
 
 def _no_answer_error(registered):
@@ -284,40 +385,116 @@ def _answer_into(line, result):
             line[field] = result[field]
 
 
+def substitute_line(result, status=None):
+    """A substitute owner the owners' step adds (or, from its preview, will add): restore takes it off again."""
+    line = planned_line(dict(result['target'], member_id=result.get('member_id'), member=result.get('member'),
+                             substitute_for=result.get('substitute_for'), added_as_member=result.get('added_as_member')),
+                        'owner_substitute')
+    if status is None:
+        _answer_into(line, result)
+    else:
+        line['status'] = status
+    return line
+
+
+def _add_line(user, line):
+    """A line the plan did not hold, among the user's lines in removal order (a substitute before the ownerships it stands for)."""
+    position = REMOVAL_ORDER.index(line['target']['type'])
+    lines = user['memberships']
+    after = [index for index, existing in enumerate(lines) if REMOVAL_ORDER.index(existing['target']['type']) <= position]
+    lines.insert(after[-1] + 1 if after else 0, line)
+
+
+def _owner_of(report, names):
+    """The report's user a substitute stands in for (the first of the leaving owners it names)."""
+    wanted = {_norm(name) for name in names or []}
+    return next((user for user in report['users'] if user_names(user) & wanted), None)
+
+
+def _step_answers(step, registered):
+    answers = OrderedDict()
+    results = registered.get('results') if isinstance(registered, dict) else None
+    result_type = STEP_KINDS[step].result_type or step
+    for result in results or []:
+        if isinstance(result, dict) and isinstance(result.get('target'), dict) and result['target'].get('type') == result_type:
+            kind = result_kind(step, result)
+            answers[_result_line_key(kind, result)] = (kind, result)
+    return answers
+
+
+def _handed_over(user, group_id):
+    """The user's ownership of this group goes in this run, with a substitute owner added first."""
+    statuses = {(line['target']['type'], line['status']) for line in user['memberships'] if _norm(line['target']['id']) == _norm(group_id)}
+    substituted = ('owner_substitute', 'added') in statuses or ('owner_substitute', PLANNED) in statuses
+    return substituted and ('group_owner', REMOVED) in statuses
+
+
+def record_prediction(report, step, registered):
+    """A preview of the owners' step (its module in check mode) before it writes: the substitutes it will add, on record
+    as ``planned`` lines, so that a run stopped during the step leaves a report naming them too."""
+    known = {_line_key(user, line) for user in report['users'] for line in user['memberships']}
+    added = 0
+    for key, (kind, result) in _step_answers(step, registered).items():
+        if kind != 'owner_substitute' or key in known or result.get('status') != 'added':
+            continue
+        owner = _owner_of(report, result.get('substitute_for'))
+        if owner is not None:
+            _add_line(owner, substitute_line(result, PLANNED))
+            added += 1
+    if isinstance(registered, dict) and not registered.get('skipped'):
+        add_stats(report, registered.get('graph_stats'))
+    return added
+
+
 def record_step(report, kind, pairs, registered):
     """One module call's answer into the lines it was called for; returns ``(done, total)`` of that kind.
 
     ``pairs``: ``(member id, target id)`` of every line the call was responsible for. A line the
     answer does not mention (the module failed as a whole) is ``failed`` with the module's message:
-    nothing says what happened to it, and restore treats it as maybe removed.
+    nothing says what happened to it, and restore treats it as maybe removed. A change the plan
+    did not foresee (a substitute owner, an assignment made since the discovery) is recorded too.
     """
-    answers = {}
-    results = registered.get('results') if isinstance(registered, dict) else None
-    for result in results or []:
-        if isinstance(result, dict) and isinstance(result.get('target'), dict) and result['target'].get('type') == kind:
-            answers[_result_key(result.get('member_id'), result['target'].get('id'))] = result
+    answers = _step_answers(kind, registered)
     wanted = {_result_key(member_id, target_id) for member_id, target_id in pairs}
+    kinds = {kind} | {answer_kind for answer_kind, _result in answers.values()}
     done = total = 0
     for user in report['users']:
         moved = []
         for line in user['memberships']:
-            if line['target']['type'] != kind:
+            if line['target']['type'] not in kinds:
                 continue
-            key = _result_key(user.get('id'), line['target']['id'])
-            if key in wanted:
-                result = answers.get(key)
-                if result is None:
-                    line.update(status=LINE_FAILED, error=_no_answer_error(registered))
+            key = _line_key(user, line)
+            answer = answers.pop(key, None)
+            if answer is not None:
+                _answer_into(line, answer[1])
+            elif key[:2] in wanted and line['target']['type'] == kind:
+                line.update(status=LINE_FAILED, error=_no_answer_error(registered))
+            if kind == 'team' and line['status'] == LINE_FAILED and (line.get('error') or {}).get('code') == LAST_OWNER_CODE:
+                if report.get('check_mode') and _handed_over(user, line['target']['id']):
+                    # The preview's owners step changed nothing: the real run's substitute is in by the time the user leaves.
+                    line.update(status=REMOVED, error=None, note='once the substitute owner is in (owned_groups)')
                 else:
-                    _answer_into(line, result)
-                if line['status'] == LINE_FAILED and (line.get('error') or {}).get('code') == LAST_OWNER_CODE:
                     moved.append(line)
-            total += 1
-            done += line['status'] != PLANNED
+            if line['target']['type'] == kind:
+                total += 1
+                done += line['status'] != PLANNED
         for line in moved:
             # A last owner the discovery did not see coming (a co-owner left meanwhile): kept, as discovery would have.
             user['memberships'].remove(line)
             user['kept'].append(kept_record(dict(line['target'], role=line.get('role')), kind, UNREMOVABLE, LAST_OWNER_REASON))
+    for answer_kind, result in answers.values():
+        if result.get('status') != STEP_KINDS[answer_kind].change:
+            continue
+        if answer_kind == 'owner_substitute':
+            owner = _owner_of(report, result.get('substitute_for'))
+            line = substitute_line(result)
+        else:
+            owner = next((user for user in report['users'] if _norm(user.get('id')) == _norm(result.get('member_id'))), None)
+            line = planned_line(dict(result['target'], **{field: result.get(field) for field in STEP_KINDS[answer_kind].recorded}),
+                                answer_kind)
+            _answer_into(line, result)
+        if owner is not None:
+            _add_line(owner, line)
     if isinstance(registered, dict) and not registered.get('skipped'):
         add_stats(report, registered.get('graph_stats'))
     return done, total
@@ -372,6 +549,86 @@ def memberships_by_kind(user):
             continue
         groups.append(group)
     return {'team': teams, 'group': groups, 'administrative_unit': list(user.get('administrative_units') or [])}
+
+
+def account_entries(user):
+    """The account as plan entries: its sessions and its being enabled, when it is enabled (a disabled account
+    refreshes no session and has nothing to disable). Discovery's ``account`` is one dict, null for a user not found."""
+    account = user.get('account')
+    if not isinstance(account, dict) or account.get('account_enabled') is not True:
+        return []
+    target = {'id': user.get('id'), 'display_name': user.get('display_name') or user.get('user_principal_name'), 'type': 'account'}
+    return [dict(target, setting=SESSIONS_SETTING, previous=account.get('sign_in_sessions_valid_from'), removable=True),
+            dict(target, setting=ACCOUNT_SETTING, previous=True, removable=account.get('removable'), reason=account.get('reason'),
+                 reason_code=account.get('reason_code'))]
+
+
+def access_by_kind(user):
+    """Every kind -> the discovered entries (``entra_member_of_info`` with the include kinds of the run's scopes)."""
+    found = memberships_by_kind(user)
+    for kind in STEP_KINDS.values():
+        if kind.type == 'account':
+            found[kind.type] = account_entries(user)
+        elif kind.discovered and kind.scope:
+            found[kind.type] = list(user.get(kind.discovered) or [])
+    return found
+
+
+def include_kinds(scopes):
+    """entra_member_of_info's ``include`` for the given scopes: the memberships always (teams come from the groups)."""
+    return ['groups', 'administrative_units', 'teams'] + [kind.discovered for kind in STEP_KINDS.values()
+                                                          if kind.scope in scopes and kind.discovered]
+
+
+def kept_access_kinds(scopes):
+    """The include kinds the run leaves alone: read at the end for the report's "keeps" lines."""
+    return [kind.discovered for kind in STEP_KINDS.values() if kind.scope and kind.discovered and kind.scope not in scopes]
+
+
+def _role_words(entry):
+    where = '' if entry.get('scope') in (None, '/') else ' over %s' % (entry.get('scope_display_name') or entry.get('scope'))
+    how = ', eligible (PIM)' if entry.get('assignment_type') == 'eligible' else ''
+    through = " through group '%s'" % target_name(entry['through']) if entry.get('through') else ''
+    return '%s%s%s%s' % (entry.get('display_name') or entry.get('id'), where, how, through)
+
+
+def _kept_access_words(kind, entries):
+    """One kind of access a user keeps, in plain words (None: nothing of it)."""
+    if kind == 'account':
+        if not isinstance(entries, dict):
+            return None
+        if entries.get('account_enabled'):
+            return 'account enabled, can sign in (sign-in sessions valid since %s)' % (entries.get('sign_in_sessions_valid_from') or '?')
+        return 'account disabled'
+    if not entries:
+        return None
+    if kind == 'owned_groups':
+        return 'owns %d group%s (%s)' % (len(entries), '' if len(entries) == 1 else 's',
+                                         ', '.join(target_name(entry) for entry in entries))
+    if kind == 'directory_roles':
+        return 'still %s' % ', '.join(_role_words(entry) for entry in entries)
+    if kind == 'app_roles':
+        return 'assigned to %s' % ', '.join("app '%s' (%s)%s" % (target_name(entry), entry.get('app_role') or 'default access',
+                                                                 " through group '%s'" % target_name(entry['through'])
+                                                                 if entry.get('through') else '') for entry in entries)
+    return 'holds %d license%s (%s)' % (len(entries), '' if len(entries) == 1 else 's',
+                                        ', '.join('%s%s' % (target_name(entry), " through group '%s'" % target_name(entry['through'])
+                                                            if entry.get('through') else '') for entry in entries))
+
+
+def record_kept_access(report, kinds, answer_users, error=None):
+    """The access outside the run's scopes (read at its end) into each user's ``kept_access``: kind -> plain words,
+    and ``error`` when it could not be read (it is then unknown, which does not fail the user)."""
+    for user in report['users']:
+        if user.get('error'):
+            continue
+        found = next((entry for entry in answer_users or [] if same_user(entry, user)), None)
+        kept = {'kinds': list(kinds), 'lines': [], 'error': None}
+        if found is None or found.get('error') or not found.get('found'):
+            kept['error'] = ((found or {}).get('error') or {}).get('message') or error or 'not read'
+        else:
+            kept['lines'] = [words for words in (_kept_access_words(kind, found.get(kind)) for kind in kinds) if words]
+        user['kept_access'] = kept
 
 
 def record_residual(report, after_users):
@@ -446,10 +703,14 @@ def restorable(line):
     from Graph (no HTTP status, 207 without this member's result, 408, 429, 5xx): the write may
     have happened. Adding back is idempotent, so a membership that never went comes back ``present``.
     Not restored: ``absent`` (it was not a member), and failures Graph or a guard answered
-    definitively (4xx: the membership stayed).
+    definitively (4xx: the membership stayed); nor what cannot be undone (revoked sessions), nor an
+    account that was disabled before the run. A substitute owner's change is ``added``: restore takes it off.
     """
+    kind = STEP_KINDS.get((line.get('target') or {}).get('type'))
+    if kind is None or not kind.reversible(line):
+        return False
     status = line.get('status')
-    if status in (REMOVED, PLANNED):
+    if status in (kind.change, PLANNED):
         return True
     if status != LINE_FAILED:
         return False
@@ -487,38 +748,72 @@ def load_report(report, source):
     return report
 
 
-def restore_plan(reports, chunk_size=None):
-    """What to add back from one or more reports (oldest first): per kind, module calls of ``memberships`` entries.
+def _restore_label(kind, number, count, size, members):
+    what = 'memberships' if kind.membership else 'changes'
+    return '%s %d/%d: %d %s of %d %s' % (kind.scope or 'substitute owners', number, count, size, what, len(members),
+                                         'user' if len(members) == 1 else 'users')
 
-    Every restorable line of every report, carried lines included, once per (user, target): the
-    oldest report's line wins, since it saw the membership before anything was removed (a team
-    owner stays an owner even if a later run saw less). Each entry is ``{target, member}`` plus the
-    module options that put it back as it was (a team's ``role``); at most ``chunk_size`` entries a call.
+
+def _grouped_calls(kind, entries, chunk_size):
+    """Calls of a kind whose module takes users and targets (not pairs): one target and one set of restore options a call,
+    so that no user gets what another had (a module call applies every target to every user given)."""
+    groups = OrderedDict()
+    for entry in entries:
+        options = {key: value for key, value in entry.items() if key not in ('member', 'target')}
+        target = None if kind.type == 'account' else entry['target']
+        groups.setdefault(repr((target, sorted(options.items()))), (target, options, []))[2].append(entry['member'])
+    calls = []
+    for target, options, members in groups.values():
+        for chunk in chunked(members, chunk_size or len(members) or 1):
+            calls.append(dict(options, type=kind.type, target=target, members=chunk))
+    for number, call in enumerate(calls, start=1):
+        call['label'] = _restore_label(kind, number, len(calls), len(call['members']), call['members'])
+    return calls
+
+
+def restore_plan(reports, chunk_size=None):
+    """What to put back from one or more reports (oldest first): per kind, module calls in restore order.
+
+    Every restorable line of every report, carried lines included, once per (user, target, ...): the
+    oldest report's line wins, since it saw the access before anything was removed (a team owner
+    stays an owner even if a later run saw less). A membership kind's call is ``memberships`` entries
+    ``{target, member}`` plus the options that put each back as it was (a team's ``role``), at most
+    ``chunk_size`` a call; another kind's call is one ``target`` (none for accounts), its ``members``
+    and those options (a role's scope, type and end; an app role; a license's disabled plans).
+    ``not_restorable``: what was changed and cannot be undone (revoked sessions).
     """
     seen = set()
-    entries = OrderedDict((kind, []) for kind in REMOVAL_ORDER)
+    entries = OrderedDict((kind, []) for kind in RESTORE_ORDER)
     users = OrderedDict()
+    not_restorable = []
     for report in reports:
         for user in report['users']:
             for line in list(user.get('carried') or []) + list(user['memberships']):
-                if not restorable(line):
-                    continue
                 kind = STEP_KINDS[line['target']['type']]
-                key = (user['id'].lower(), kind.type, line['target']['id'].lower())
-                if key in seen:
+                if not restorable(line):
+                    if not kind.reversible(line) and line.get('status') in (kind.change, PLANNED):
+                        not_restorable.append({'user': user_label(user), 'id': user.get('id'), 'setting': line.get('setting'),
+                                               'note': line.get('note') or 'cannot be undone'})
                     continue
-                seen.add(key)
-                entries[kind.type].append(dict({'target': line['target']['id'], 'member': user['id']}, **kind.restore_args(line)))
+                key = _line_key(user, line)
+                if (kind.type,) + key in seen:
+                    continue
+                seen.add((kind.type,) + key)
+                entries[kind.type].append(dict({'target': line['target']['id'], 'member': line_member(user, line)},
+                                               **kind.restore_args(line)))
                 users.setdefault(user['id'].lower(), {'id': user['id'], 'user': user_label(user)})
     calls = []
-    for kind in reversed(REMOVAL_ORDER):
-        chunks = chunked(entries[kind], chunk_size or len(entries[kind]) or 1)
+    for kind_type in RESTORE_ORDER:
+        kind = STEP_KINDS[kind_type]
+        if not kind.membership:
+            calls.extend(_grouped_calls(kind, entries[kind_type], chunk_size))
+            continue
+        chunks = chunked(entries[kind_type], chunk_size or len(entries[kind_type]) or 1)
         for number, chunk in enumerate(chunks, start=1):
             members = {entry['member'].lower() for entry in chunk}
-            calls.append({'type': kind, 'memberships': chunk,
-                          'label': '%s %d/%d: %d memberships of %d %s' % (STEP_KINDS[kind].scope, number, len(chunks), len(chunk),
-                                                                          len(members), 'user' if len(members) == 1 else 'users')})
-    return {'calls': calls, 'memberships': len(seen), 'users': list(users.values())}
+            calls.append({'type': kind_type, 'memberships': chunk, 'label': _restore_label(kind, number, len(chunks), len(chunk), members)})
+    return {'calls': [call for call in calls if call.get('memberships') or call.get('members')], 'memberships': len(seen),
+            'users': list(users.values()), 'not_restorable': not_restorable}
 
 
 def restore_results(registered_loops):
@@ -536,7 +831,7 @@ def restore_results(registered_loops):
     return pairs, failed_calls
 
 
-def restore_summary(registered_loops, check_mode=False):
+def restore_summary(registered_loops, check_mode=False, not_restorable=()):
     """The restore's outcome: counts of added back / already present / failed, and one line per failure."""
     pairs, failed_calls = restore_results(registered_loops)
     counts = {'added': 0, 'present': 0, 'failed': 0}
@@ -551,8 +846,15 @@ def restore_summary(registered_loops, check_mode=False):
         counts['failed'] += len(failure['call'].get('memberships') or []) or 1
         failed.append('%s: %s' % (failure['call'].get('label') or failure['call'].get('user'), failure['message']))
     verb = 'would add back' if check_mode else 'added back'
-    lines = ['Restore: %d %s, %d already there, %d failed' % (counts['added'], verb, counts['present'], counts['failed'])]
+    headline = 'Restore: %d %s, %d already there, %d failed' % (counts['added'], verb, counts['present'], counts['failed'])
+    if counts.get('removed') or counts.get('absent'):
+        # The substitute owners (and their memberships) the offboarding added, taken off again.
+        taken = 'would be taken' if check_mode else 'taken'
+        headline += '; substitutes: %d %s off, %d already gone' % (counts.get('removed', 0), taken, counts.get('absent', 0))
+    lines = [headline]
     lines.extend('FAILED %s' % line for line in failed)
+    lines.extend('not restorable: %s, %s: %s' % (entry['user'], (entry.get('setting') or 'change').replace('_', ' '), entry['note'])
+                 for entry in not_restorable or [])
     return {'counts': counts, 'failed': failed, 'lines': lines}
 
 
@@ -598,6 +900,7 @@ def summary_lines(report, path=None):
                                                          (line.get('error') or {}).get('message')))
         for kept in user['kept']:
             lines.append('kept   %s in %s %s: %s' % (user_label(user), kept['target']['type'], target_name(kept['target']), kept['reason']))
+        lines.extend('keeps  %s: %s' % (user_label(user), words) for words in kept_access_lines(user))
     stats = _stats_line(report)
     if stats:
         lines.append('took ' + stats)
@@ -607,15 +910,41 @@ def summary_lines(report, path=None):
     return lines
 
 
+def kept_access_lines(user):
+    """What the user keeps outside the run's scopes, in plain words (read at the end of the run)."""
+    kept = user.get('kept_access') or {}
+    if kept.get('error'):
+        return ['%s unknown (outside offboard_scopes, not read: %s)' % (', '.join(kept.get('kinds') or []), kept['error'])]
+    return list(kept.get('lines') or [])
+
+
+def line_detail(line):
+    """What tells a report line apart beyond its target, and what restore needs, in a few words."""
+    kind = line['target']['type']
+    if kind == 'directory_role':
+        return '%s, %s%s' % (line.get('scope_display_name') or line.get('scope'), line.get('assignment_type'),
+                             ', until %s' % line['schedule']['end_date_time'] if (line.get('schedule') or {}).get('end_date_time') else '')
+    if kind == 'app_role':
+        return line.get('app_role') or ''
+    if kind == 'license':
+        return 'disabled plans: %s' % ', '.join(line.get('disabled_plan_names') or []) if line.get('disabled_plan_names') else ''
+    if kind == 'account':
+        return ('sign-in sessions (cannot be undone)' if line.get('setting') == SESSIONS_SETTING
+                else 'sign-in %s' % ('enabled before' if line.get('previous') else 'disabled before'))
+    if kind == 'owner_substitute':
+        return 'substitute owner %s' % (line.get('member') or line.get('member_id'))
+    return line.get('role') or ''
+
+
 def _md(text):
     return str(text if text is not None else '').replace('|', '\\|').replace('\n', ' ')
 
 
 def _md_lines_table(lines, with_run=False):
-    header = '| type | target | status | role | error | request id |' + (' from run |' if with_run else '')
+    header = '| type | target | status | role, detail | error | request id |' + (' from run |' if with_run else '')
     out = [header, '|---|---|---|---|---|---|' + ('---|' if with_run else '')]
     for line in lines:
-        cells = (line['target']['type'], _md(target_name(line['target'])), line['status'], line.get('role') or '',
+        cells = (line['target']['type'], _md(target_name(line['target'])), line['status'], _md(line_detail(line)),
                  _md((line.get('error') or {}).get('message')), line.get('request_id') or '')
         row = '| %s | %s | %s | %s | %s | %s |' % cells
         out.append(row + (' %s |' % line.get('from_run') if with_run else ''))
@@ -663,4 +992,8 @@ def markdown(report):
             out += ['- %s %s: %s' % (target['type'], _md(target_name(target)), _md(reason)) for target, reason in still]
         if residual.get('error'):
             out.append('- residual access unknown: %s' % _md(residual['error']))
+        keeps = kept_access_lines(user)
+        if keeps:
+            out += ['', 'Keeps (outside offboard_scopes, left as it is):', '']
+            out += ['- %s' % _md(words) for words in keeps]
     return '\n'.join(out) + '\n'

@@ -68,7 +68,7 @@ def test_the_real_run_removed_the_leaver(demo):
     assert set(after.administrative_units) < set(before.administrative_units)
     assert len(after.teams) < len(before.teams)
     assert demo.writes["offboard"], "the real run sent no write"
-    assert all(write.endswith("/$ref") for write in demo.writes["offboard"] if write.startswith("DELETE "))
+    assert all(write.endswith("/$ref") for write in demo.writes["offboard"] if write.startswith("DELETE ") and "/members/" in write)
 
 
 def test_the_report_records_what_went_and_what_stayed(demo):
@@ -77,13 +77,23 @@ def test_the_report_records_what_went_and_what_stayed(demo):
     before, after = demo.memberships["before"], demo.memberships["offboard"]
     (user,) = report["users"]
     assert user["user_principal_name"] == "leaver@contoso.com" and report["check_mode"] is False
-    removed = {entry["target"]["id"] for entry in user["memberships"] if entry["status"] == "removed"}
+    memberships = ("team", "group", "administrative_unit")  # the demo reader's kinds; the others are asserted below
+    removed = {entry["target"]["id"] for entry in user["memberships"] if entry["status"] == "removed" and entry["target"]["type"] in memberships}
     assert removed == before.targets() - after.targets()
-    assert {entry["target"]["id"] for entry in user["kept"]} == after.targets()
+    assert {entry["target"]["id"] for entry in user["kept"] if entry["target"]["type"] in memberships} == after.targets()
     assert all(entry["reason"] for entry in user["kept"])
     for path in demo.reports["offboard"].values():
         with open(path, encoding="utf-8") as handle:
             assert "graphsim-demo-secret-not-a-real-one" not in handle.read()
+
+
+def test_the_leaver_was_locked_out_and_lost_the_access_a_membership_list_misses(demo):
+    with open(demo.reports["offboard"]["json"], encoding="utf-8") as handle:
+        (user,) = json.load(handle)["users"]
+    kinds = {entry["target"]["type"] for entry in user["memberships"] if entry["status"] in ("removed", "added")}
+    assert {"account", "group_owner", "owner_substitute", "app_role", "directory_role", "license"} <= kinds
+    assert "sign-in sessions revoked (cannot be undone)" in demo.output
+    assert "the account is disabled and its sessions revoked (read from Graph)" in demo.output
 
 
 def test_a_second_run_changes_nothing(demo):
@@ -104,7 +114,9 @@ def test_restore_brings_back_exactly_the_original_memberships(demo):
 
 def test_nothing_was_deleted_and_the_simulator_stopped(demo):
     assert demo.final_state["destructive_events"] == []
-    assert all(entry["path"].endswith("/$ref") for entry in demo.final_state["log"] if entry["method"] == "DELETE")
+    # Members and owners go with .../$ref; role and app assignments are objects of their own, deleted as Graph documents.
+    assert all(entry["path"].endswith("/$ref") for entry in demo.final_state["log"]
+               if entry["method"] == "DELETE" and ("/members/" in entry["path"] or "/owners/" in entry["path"]))
     assert "Demo passed" in demo.output
 
 

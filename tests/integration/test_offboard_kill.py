@@ -11,9 +11,11 @@ the job's container goes). Then, for every kill point:
 - the same kill again, then a new run (which continues the stopped one), then a restore from the
   newest report alone, returns it exactly too.
 
-`make test` runs three kill points on a small tenant (each way at least once); `make soak` (pytest -m slow) runs 32 on a
-tenant where each of 3 users has over 300 memberships, and the scenario of issue 15: one user
-with 363 memberships, SIGINT in the middle of the groups, a re-run, a restore from the newest report.
+`make test` runs three kill points on a small tenant (each way at least once) and one in the owners' step of a run with
+every scope on (the demo leaver: account, ownership with a substitute owner, apps, roles, licenses); `make soak`
+(pytest -m slow) runs 32 on a tenant where each of 3 users has over 300 memberships, 16 in the steps beyond memberships,
+and the scenario of issue 15: one user with 363 memberships, SIGINT in the middle of the groups, a re-run, a restore
+from the newest report.
 """
 from __future__ import annotations
 
@@ -28,11 +30,20 @@ from offboard_runs import RunningPlaybook, ansible_playbook, leavers_tenant, loa
 pytestmark = pytest.mark.playbook
 
 LEAVER = generate.LEAVER
-WRITES = {
+MEMBERSHIP_WRITES = {
     "team": ("POST", r"^/v1\.0/teams/[^/]+/members/remove$"),
     "group": ("DELETE", r"^/v1\.0/groups/[^/]+/members/[^/]+/\$ref$"),
     "administrative_unit": ("DELETE", r"^/v1\.0/directory/administrativeUnits/[^/]+/members/[^/]+/\$ref$"),
 }
+# The steps beyond memberships (issues 19 and 20): method and path of each kind's writes.
+WRITES = dict(MEMBERSHIP_WRITES, **{
+    "account": ("POST|PATCH", r"^/v1\.0/users/[^/]+(/revokeSignInSessions)?$"),
+    "group_owner": ("POST|DELETE", r"^/v1\.0/groups/[^/]+/owners/([^/]+/)?\$ref$"),
+    "app_role": ("DELETE", r"^/v1\.0/users/[^/]+/appRoleAssignments/[^/]+$"),
+    "directory_role": ("POST|DELETE", r"^/v1\.0/roleManagement/directory/(roleAssignments/[^/]+|role(Eligibility|Assignment)ScheduleRequests)$"),
+    "license": ("POST", r"^/v1\.0/users/[^/]+/assignLicense$"),
+})
+OWNER_ID = re.compile(r"directoryObjects/([0-9a-fA-F-]{36})")
 BOUND_USER = re.compile(r"users\('([^']+)'\)")
 
 
@@ -50,7 +61,7 @@ class KillPoint(NamedTuple):
 
 def writes_of(sim, kind, since):
     method, path_re = WRITES[kind]
-    return [entry for entry in list(sim.log)[since:] if entry.method == method and re.search(path_re, entry.path)]
+    return [entry for entry in list(sim.log)[since:] if re.fullmatch(method, entry.method) and re.search(path_re, entry.path)]
 
 
 def reached(point, sim, since, report_dir):
@@ -72,7 +83,7 @@ def reached(point, sim, since, report_dir):
 def written_pairs(sim, since):
     """(member id, target id) of every removal Graph received from the run, answered or not."""
     pairs = set()
-    for kind in WRITES:
+    for kind in MEMBERSHIP_WRITES:
         for entry in writes_of(sim, kind, since):
             parts = entry.path.split("/")
             if kind == "team":
@@ -80,6 +91,23 @@ def written_pairs(sim, since):
             else:
                 pairs.add((parts[-2].lower(), parts[-4].lower()))
     return pairs
+
+
+def owner_writes(sim, since):
+    """(owner id, group id) of every owner Graph was asked to add (a substitute) or remove (a leaver), answered or not."""
+    pairs = set()
+    for entry in writes_of(sim, "group_owner", since):
+        parts = entry.path.split("/")
+        owner = parts[-2] if entry.method == "DELETE" else (OWNER_ID.findall(str(entry.body)) or ["?"])[0]
+        pairs.add((owner.lower(), parts[3].lower()))
+    return pairs
+
+
+def recorded_owners(report):
+    """(owner id, group id) of every ownership line of the report: the leavers' and the substitutes'."""
+    return {((line.get("member_id") or user["id"]).lower(), line["target"]["id"].lower())
+            for user in report["users"] for line in user["memberships"] + user.get("carried", [])
+            if line["target"]["type"] in ("group_owner", "owner_substitute")}
 
 
 def restorable_pairs(report):
@@ -99,8 +127,11 @@ class KillRun:
         self.leavers = leavers
         self.before = sim.state.snapshot()
 
+    scopes = None  # the role's default
+
     def offboard_vars(self, report_dir):
-        return {"offboard_users": self.leavers, "offboard_report_dir": str(report_dir)}
+        scopes = {"offboard_scopes": self.scopes} if self.scopes else {}
+        return dict({"offboard_users": self.leavers, "offboard_report_dir": str(report_dir)}, **scopes)
 
     def killed(self, point, report_dir):
         """Start the offboarding, stop it at ``point``; returns the report it left, after checking it names every write."""
@@ -116,6 +147,8 @@ class KillRun:
         assert report["status"] == "running" and report["check_mode"] is False
         unrecorded = written_pairs(self.sim, since) - restorable_pairs(report)
         assert not unrecorded, "writes the report does not name: %s" % sorted(unrecorded)
+        unrecorded_owners = owner_writes(self.sim, since) - recorded_owners(report)
+        assert not unrecorded_owners, "owner writes the report does not name: %s" % sorted(unrecorded_owners)
         return path, report
 
     def restore(self, *report_paths):
@@ -155,10 +188,13 @@ class KillRun:
         assert [entry["run_id"] for entry in newest["continues"]] == [stopped["run_id"]]
         assert "continues run %s" % stopped["run_id"] in rerun.output
         assert load(stopped_path)["status"] == "interrupted" and load(stopped_path)["interrupted"]["noticed_by"] == newest["run_id"]
-        for user in self.leavers:
-            assert not any(self.sim.state.is_member(target, self.sim.state.user_id(user)) for target in self.removable_targets())
+        self.assert_offboarded()
         self.restore(newest_path)
         self.assert_exactly_as_before()
+
+    def assert_offboarded(self):
+        for user in self.leavers:
+            assert not any(self.sim.state.is_member(target, self.sim.state.user_id(user)) for target in self.removable_targets())
 
     def removable_targets(self):
         """The ids of every leaver group, unit and team: the leavers are in none of them once the offboarding is done."""
@@ -198,6 +234,70 @@ def test_a_stopped_run_is_undone_exactly_by_restore_or_by_continue_then_restore(
         kill.kill_then_restore(point)
     if continue_it:
         kill.kill_continue_then_restore_newest(point, preview_first=point.how == "awx")
+
+
+# ---------------------------------------------------------------------------------------------
+# The steps beyond memberships: the demo leaver with every scope on (the account, ownership with a
+# substitute, app roles, directory roles, licenses), stopped during one of those steps
+# ---------------------------------------------------------------------------------------------
+
+EVERY_SCOPE = ["account", "owned_groups", "teams", "groups", "app_roles", "directory_roles", "administrative_units", "licenses"]
+
+
+class EveryScopeKillRun(KillRun):
+    """The demo tenant's leaver, every scope on. The snapshot compares owners, roles, apps, licenses and the account too."""
+
+    scopes = EVERY_SCOPE
+
+    def removable_targets(self):
+        state = self.sim.state
+        return [state.id_of("group", name) for name in ("All Staff", "Marketing", "Platform Engineers", "Helpdesk Admins")] + [
+            state.id_of("team", name) for name in ("Platform Team", "Data Science Guild")] + [state.id_of("administrative_unit", "Germany")]
+
+    def assert_offboarded(self):
+        super().assert_offboarded()
+        state = self.sim.state
+        leaver = state.user_id(LEAVER)
+        assert state.users[leaver]["accountEnabled"] is False
+        assert not any(leaver in owners for owners in state.owners.values())
+
+
+@pytest.fixture(scope="module")
+def demo_tenant():
+    with GraphSimulator(latency=0.05) as sim:
+        yield sim
+
+
+# make test (make pytest; heavy: the matrix's light suites leave it out): stopped in the owners' step, after the
+# substitute owner's addition and before the leaver leaves the owners.
+@pytest.mark.heavy
+@pytest.mark.parametrize("point", [KillPoint("write", "group_owner", 1, "int")], ids=str)
+def test_a_run_stopped_while_handing_over_ownership_is_undone_exactly_substitutes_included(demo_tenant, tmp_path, point):
+    sim = demo_tenant
+    sim.reset()
+    sim.latency = 0.05
+    kill = EveryScopeKillRun(sim, tmp_path, [LEAVER])
+    kill.kill_then_restore(point)
+    kill.kill_continue_then_restore_newest(point)
+
+
+DEMO_KILL_POINTS = [KillPoint("write", kind, count, how) for how in ("int", "awx") for kind, count in (
+    ("account", 1), ("account", 2), ("group_owner", 1), ("group_owner", 4), ("app_role", 1), ("directory_role", 1),
+    ("directory_role", 3), ("license", 1),
+)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("point", DEMO_KILL_POINTS, ids=str)
+def test_kill_soak_the_steps_beyond_memberships_end_with_an_exact_restore(demo_tenant, tmp_path, point):
+    sim = demo_tenant
+    sim.reset()
+    sim.latency = 0.05
+    kill = EveryScopeKillRun(sim, tmp_path, [LEAVER])
+    if DEMO_KILL_POINTS.index(point) % 2:
+        kill.kill_continue_then_restore_newest(point)
+    else:
+        kill.kill_then_restore(point)
 
 
 # ---------------------------------------------------------------------------------------------

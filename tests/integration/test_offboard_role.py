@@ -77,7 +77,11 @@ def test_preview_offboard_rerun_restore(graphsim_session, tmp_path):
     assert report["run_id"] != planned["run_id"] and report["run_id"] in report_path
     assert actions(report) == actions(planned), "the preview did not say what the run did"
     assert set(actions(report).values()) == {"removed"}
-    assert report["stats"]["module_runs"] == 5, "discovery, teams, groups, administrative units, residual: one call each"
+    assert report["stats"]["module_runs"] == 6, \
+        "discovery, teams, groups, administrative units, residual, access kept outside the scopes: one call each"
+    # Outside the default scopes, in plain words: what the leaver keeps (tests/integration/test_offboard_scopes.py for all of it).
+    assert "keeps  leaver@contoso.com: still Helpdesk Administrator" in offboard.output
+    assert "keeps  leaver@contoso.com: account enabled, can sign in" in offboard.output
 
     removed = {(kind, sim.state.id_of(kind, name)) for kind, name in [
         ("team", "Platform Team"), ("team", "Support Rotation"), ("group", "All Staff"), ("group", "Marketing"),
@@ -215,10 +219,10 @@ def test_inventory_mode_slices_each_write_one_report_and_one_restore_takes_them_
 def test_bad_input_is_refused_before_any_write(graphsim_session, tmp_path):
     sim = graphsim_session
     bad_scope = ansible_playbook(sim, tmp_path, "entra.membership.offboard",
-                                 {"offboard_users": [LEAVER], "offboard_scopes": ["groups", "licenses"],
+                                 {"offboard_users": [LEAVER], "offboard_scopes": ["groups", "licences"],
                                   "offboard_report_dir": str(tmp_path / "reports")})
-    assert bad_scope.returncode != 0 and "offboard_scopes must be one or more of teams, groups, administrative_units" in bad_scope.output
-    assert "licenses" in bad_scope.output and "Finalization of task args" not in bad_scope.output
+    assert bad_scope.returncode != 0 and "offboard_scopes must be one or more of account, owned_groups, teams, groups" in bad_scope.output
+    assert "licences" in bad_scope.output and "Finalization of task args" not in bad_scope.output
     no_users = ansible_playbook(sim, tmp_path, "entra.membership.offboard", {"offboard_report_dir": str(tmp_path / "reports")})
     assert no_users.returncode != 0 and "offboard_users is required" in no_users.output
     missing = ansible_playbook(sim, tmp_path, "entra.membership.restore", {"restore_report": str(tmp_path / "nothing.json")})

@@ -62,7 +62,7 @@ def test_survey_text_becomes_lists():
 
 @pytest.mark.parametrize("raw, named", [
     ({"offboard_users": " \n "}, "offboard_users"),
-    ({"offboard_users": ["a@contoso.com"], "offboard_scopes": ["groups", "licenses"]}, "offboard_scopes"),
+    ({"offboard_users": ["a@contoso.com"], "offboard_scopes": ["groups", "licences"]}, "offboard_scopes"),
     ({"offboard_users": ["a@contoso.com"], "offboard_scopes": []}, "offboard_scopes"),
     ({"offboard_users": ["a@contoso.com"], "offboard_exclude_groups": {"Sales": 1}}, "offboard_exclude_groups"),
     ({"offboard_users": ["a@contoso.com", 5]}, "offboard_users"),

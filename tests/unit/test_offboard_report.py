@@ -187,3 +187,118 @@ def test_the_markdown_of_an_unfinished_run_says_so_and_lists_carried_lines():
     assert "**This run did not finish (running).**" in markdown
     assert "| group | Sales | planned |  |  |  | 20261123T080000Z-000001 |" in markdown
     assert "- Continues run 20261123T080000Z-000001 (running)" in markdown
+
+
+# ---------------------------------------------------------------------------------------------
+# The kinds beyond memberships (issues 19 and 20): the account, ownership, roles, apps, licenses
+# ---------------------------------------------------------------------------------------------
+
+ROLE = "62e90394-69f5-4237-9190-012177145e10"
+UNIT_SCOPE = "/administrativeUnits/" + IDS["Germany"]
+GRACE = "33333333-3333-3333-3333-333333333333"
+
+
+def role_entry(scope, assignment_type, end=None):
+    return {"id": ROLE, "display_name": "User Administrator", "type": "directory_role", "scope": scope,
+            "scope_display_name": "tenant" if scope == "/" else "Germany", "assignment_type": assignment_type,
+            "schedule": {"start_date_time": None, "end_date_time": end}, "through": None}
+
+
+def scoped_plan(**remove):
+    planned = plan()
+    planned["remove"].update(remove)
+    return planned
+
+
+def test_two_assignments_of_one_role_are_two_lines_answered_by_scope_and_type():
+    report = running_report(scoped_plan(directory_role=[role_entry("/", "active"), role_entry(UNIT_SCOPE, "eligible", "2030-06-30T00:00:00Z")]))
+    answers = [dict(answer_role, target={"id": ROLE, "display_name": "User Administrator", "type": "directory_role"}, member_id=USER,
+                    status=status, error=None, request_id="req")
+               for answer_role, status in ((role_entry(UNIT_SCOPE, "eligible", "2030-06-30T00:00:00Z"), "removed"),
+                                           (role_entry("/", "active"), "absent"))]
+    assert r.record_step(report, "directory_role", [(USER, ROLE)], {"results": answers}) == (2, 2)
+    lines = {line["scope"]: line for line in report["users"][0]["memberships"]}
+    assert lines[UNIT_SCOPE]["status"] == "removed" and lines["/"]["status"] == "absent"
+    assert lines[UNIT_SCOPE]["schedule"]["end_date_time"] == "2030-06-30T00:00:00Z", "the end restore re-creates"
+
+
+def owner_result(member, status, **extra):
+    return dict({"target": {"id": IDS["Team A"], "display_name": "Team A", "type": "group"}, "member": member, "member_id": member,
+                 "status": status, "error": None, "request_id": None, "substitute_for": None, "added_as_member": False}, **extra)
+
+
+def test_the_owners_preview_puts_the_substitute_on_record_and_the_real_answer_confirms_it():
+    report = running_report(scoped_plan(group_owner=[{"id": IDS["Team A"], "display_name": "Team A", "type": "group_owner"}]))
+    substitute = dict(owner_result(GRACE, "added", substitute_for=[USER], added_as_member=True), member="grace@contoso.com")
+    assert r.record_prediction(report, "group_owner", {"results": [owner_result(USER, "removed"), substitute]}) == 1
+    lines = report["users"][0]["memberships"]
+    assert [(line["target"]["type"], line["status"]) for line in lines] == [("owner_substitute", "planned"), ("group_owner", "planned")]
+    assert r.restorable(lines[0]), "a run stopped now may have added the substitute: restore takes it off"
+    r.record_step(report, "group_owner", [(USER, IDS["Team A"])], {"results": [owner_result(USER, "removed"), substitute]})
+    assert [(line["target"]["type"], line["status"]) for line in report["users"][0]["memberships"]] == [
+        ("owner_substitute", "added"), ("group_owner", "removed")], "answered in place, not recorded twice"
+    calls = r.restore_plan([report])["calls"]
+    assert [(call["type"], call["target"], call["members"]) for call in calls] == [
+        ("group_owner", IDS["Team A"], [USER]), ("owner_substitute", IDS["Team A"], [GRACE])]
+    assert calls[1]["added_as_member"] is True
+
+
+def test_a_preview_counts_a_team_handed_over_to_a_substitute_as_removed_not_kept():
+    report = running_report(scoped_plan(group_owner=[{"id": IDS["Team A"], "display_name": "Team A", "type": "group_owner"}],
+                                        team=[{"id": IDS["Team A"], "display_name": "Team A", "type": "team", "role": "owner"}]))
+    report["check_mode"] = True
+    r.record_step(report, "group_owner", [(USER, IDS["Team A"])],
+                  {"results": [owner_result(USER, "removed"), owner_result(GRACE, "added", substitute_for=[USER])]})
+    last_owner = answer("team", "Team A", "failed", error={"status": None, "code": "LastOwner", "message": "only owner"}, role="owner")
+    r.record_step(report, "team", [(USER, IDS["Team A"])], {"results": [last_owner]})
+    (team,) = [line for line in report["users"][0]["memberships"] if line["target"]["type"] == "team"]
+    assert team["status"] == "removed" and report["users"][0]["kept"] == []
+
+
+def account_line(setting, previous, status="removed"):
+    return {"target": {"id": USER, "display_name": "Lee", "type": "account"}, "setting": setting, "previous": previous, "status": status}
+
+
+@pytest.mark.parametrize("line, restored", [
+    (account_line("account_enabled", True), True),
+    (account_line("account_enabled", True, "planned"), True),
+    (account_line("account_enabled", False, "absent"), False),   # disabled before the run: stays disabled
+    (account_line("sign_in_sessions", "2024-01-15T09:00:00Z"), False),  # revoking cannot be undone
+])
+def test_restore_enables_only_accounts_that_were_enabled_and_never_claims_to_restore_sessions(line, restored):
+    assert r.restorable(line) is restored
+
+
+def test_the_restore_plan_groups_users_by_what_they_had_and_lists_revoked_sessions_as_not_restorable():
+    first = scoped_plan(license=[{"id": IDS["Sales"], "display_name": "ENTERPRISEPACK", "type": "license", "disabled_plans": ["p2", "p1"]}])
+    second = plan(OTHER, "other@contoso.com")
+    second["remove"]["license"] = [{"id": IDS["Sales"], "display_name": "ENTERPRISEPACK", "type": "license", "disabled_plans": ["p1", "p2"]}]
+    third = plan("44444444-4444-4444-4444-444444444444", "third@contoso.com")
+    third["remove"]["license"] = [{"id": IDS["Sales"], "display_name": "ENTERPRISEPACK", "type": "license", "disabled_plans": []}]
+    report = running_report(first, second, third)
+    report["users"][0]["memberships"].append(dict(account_line("sign_in_sessions", "t"), note="irreversible"))
+    result = r.restore_plan([report])
+    assert [(call["members"], call["disabled_plans"]) for call in result["calls"]] == [
+        ([USER, OTHER], ["p1", "p2"]), (["44444444-4444-4444-4444-444444444444"], [])], \
+        "one call per set of disabled plans: no user gets another's plans"
+    assert result["not_restorable"] == [{"user": "leaver@contoso.com", "id": USER, "setting": "sign_in_sessions", "note": "irreversible"}]
+    summary = r.restore_summary([], not_restorable=result["not_restorable"])
+    assert summary["lines"][-1] == "not restorable: leaver@contoso.com, sign in sessions: irreversible"
+
+
+def test_access_kept_outside_the_scopes_reads_in_plain_words_and_unknown_when_unreadable():
+    report = running_report(plan(), plan(OTHER, "other@contoso.com"))
+    found = {"user": "leaver@contoso.com", "id": USER, "found": True, "error": None,
+             "directory_roles": [role_entry("/", "active"), role_entry(UNIT_SCOPE, "eligible")],
+             "owned_groups": [{"id": IDS["Sales"], "display_name": "Sales"}, {"id": IDS["Finance"], "display_name": "Finance"}],
+             "account": {"account_enabled": False}}
+    unreadable = {"user": "other@contoso.com", "id": OTHER, "found": True,
+                  "error": {"status": 403, "message": "reading roles needs RoleManagement.Read.Directory"}}
+    r.record_kept_access(report, ["owned_groups", "directory_roles", "account"], [found, unreadable])
+    assert r.kept_access_lines(report["users"][0]) == [
+        "owns 2 groups (Sales, Finance)",
+        "still User Administrator, User Administrator over Germany, eligible (PIM)",
+        "account disabled"]
+    assert r.kept_access_lines(report["users"][1]) == [
+        "owned_groups, directory_roles, account unknown (outside offboard_scopes, not read: reading roles needs RoleManagement.Read.Directory)"]
+    assert report["users"][1]["status"] == "running", "access that cannot be read does not fail the user"
