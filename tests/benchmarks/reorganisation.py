@@ -147,6 +147,7 @@ def reorganise(bench: Bench, slices: int = 1, budget: dict | None = None, chunk_
               if line.get("status") == "failed"}
     left = _pairs(bench.sim, users)
     model = bench.sim.budget
+    counts = bench.counts()
     stats = model.stats()
     limit = stats["limits"][WRITE_LIMIT]
     windows = model.windows(WRITE_LIMIT)
@@ -171,7 +172,8 @@ def reorganise(bench: Bench, slices: int = 1, budget: dict | None = None, chunk_
         "writes": stats["writes"], "throttled": stats["throttled"], "throttled_by": stats["throttled_by"],
         "utilization": model.utilization(WRITE_LIMIT), "windows": windows, "timeline": model.timeline(),
         "removed": removed, "failed": len(failed), "lost": len(left - failed), "reports": len(reports),
-        "module_runs": bench.counts()["tokens"], "module_tasks": len(module_tasks), "write_calls": write_calls,
+        "module_runs": counts["tokens"], "requests": counts["requests"], "batch_items": counts["items"], "module_tasks": len(module_tasks),
+        "write_calls": write_calls,
         "longest_other_task": {"task": other["task"].split(" : ", 1)[-1], "seconds": other["seconds"]},
         "report_files": [report["file"] for report in reports],
     }
