@@ -23,7 +23,10 @@ def section(runs: dict, chart: str | None) -> list:
     """``runs``: name -> ``reorganisation.reorganise()``'s numbers (``single``, ``slices``, ``one_call``)."""
     single, sliced, one_call = runs.get("single"), runs.get("slices"), runs.get("one_call")
     main = single or sliced
-    lines = ["## 5. Reorganisation at Graph's write budget (issue 18)", ""]
+    lines = ["## 5. Reorganisation at Graph's write budget (issue 18)", "",
+             "Issue 18's benchmarks on this page: its case 1 (the reorganisation) and case 4 (the chart of throughput against the "
+             "budget) are this section; its case 2 (one user, ≥ 20× the `uri` playbook) is section 2 and its case 3 (the growth "
+             "slope) section 3, each with its finding at the end of the page.", ""]
     if not main:
         return lines + ["Not measured in this run."]
     limit = main["limit"]

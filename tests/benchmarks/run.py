@@ -27,7 +27,9 @@ import report  # noqa: E402
 from harness import REPO_ROOT, Bench, Measurement, tenant_spec  # noqa: E402
 
 FULL = {
-    "large_size": 1000, "ratio_size": 200, "growth": [10, 100, 1000, 5000], "throttle_size": 1000,
+    "large_size": 1000, "ratio_size": 200, "growth": [10, 100, 1000, 5000],
+    # 1,000 in issue 9; since the pacer (issue 18) a fifth of answers 429 at random takes about a second and a half per member.
+    "throttle_size": 100,
     "case1_large": {"entra_group_member": 3},
     # The baselines are slow and steady (hundreds of sequential requests or module runs): one run each.
     "case1_ratio": {"entra_group_member": 3, "entra_group_member (process)": 3, "naive client": 1, "uri loop": 1},
@@ -149,9 +151,23 @@ def findings(measurements: list, ratio_size: int) -> list:
     throttled = find(measurements, "4", "entra_group_member")
     if throttled and not [value for value in throttled.waited_seconds if value is not None]:
         lines.append("- **Waited seconds under throttling.** The module's result has no `graph_stats.waited_seconds` in this run.")
-    lines += ["- **Time under throttling.** Each `$batch` that holds a throttled item waits the whole `Retry-After` before asking "
-              "again for those items, and with one in five items throttled nearly every batch waits once or twice: about 1 s per "
-              "batch round, four batches in flight. Nothing fails; it is slow by design of the fault."]
+    if throttled:
+        waited = [value for value in throttled.waited_seconds if value is not None]
+        lines.append(
+            "- **Case 4 since the pacer (issue 18): %.0f s for %d members, %s 429 answers, %s s waited.** In 1.0 the same fault cost "
+            "126 s of waits summed over the workers at 1,000 members, each `$batch` waiting only its own `Retry-After`. The pacer "
+            "(docs/reliability.md, \"Pacing\") reads every 429 as the app over its budget: the `Retry-After` pauses every worker, "
+            "what is in flight halves, and the send rate drops to 0.7 x what Graph accepted since the previous 429. This fault "
+            "answers a fifth of all requests 429 whatever the rate, so there is always a next 429 before the rate has grown back: "
+            "at 40 members (the smoke test's size) it took 65 s with 22 429s and 89 s waited, so the issue's 1,000 members would "
+            "take the better part of an hour, and this case now runs at %d members. Nothing fails and nothing is lost; it is "
+            "slow. Against the budget that Graph documents (case 5) the same pacer keeps over 90 %% of the write budget. For the "
+            "pacer's owner: Graph's identity and access 429s name their limit (`x-ms-throttle-scope`, "
+            "`x-ms-throttle-information`; the simulator sends both), so a 429 without them could pause its own request only, "
+            "as 1.0 did, without slowing every worker of the process; not changed here (plugins/module_utils is not this "
+            "benchmark's)." % (
+                throttled.median_seconds, throttled.size, report._num(Measurement.median(throttled.throttled)),  # pylint: disable=protected-access
+                report._num(Measurement.median(waited)) if waited else "?", throttled.size))  # pylint: disable=protected-access
     return lines
 
 
@@ -215,6 +231,10 @@ def main(argv=None) -> int:
         print("[%5.0fs] %s" % (time.monotonic() - started, text), flush=True)
 
     skipped = cases.offboarding_available()
+    # Case 5 first, on a tenant of its own: the longest and the one issue 18 is about.
+    scale_runs = earlier["reorganisation"] if earlier and earlier["reorganisation"] else {}
+    if "5" in selected:
+        scale_runs = measure_reorganisation(plan["reorganisation"], args.work_dir + "-reorganisation", note)
     with Bench(tenant_spec(max(plan["growth"] + [plan["large_size"], plan["throttle_size"]])), work_dir=args.work_dir) as bench:
         for size, repeats in ((plan["large_size"], plan["case1_large"]), (plan["ratio_size"], plan["case1_ratio"])):
             if "1" in selected:
@@ -228,17 +248,15 @@ def main(argv=None) -> int:
         if "3" in selected:
             note("case 3 at %s memberships" % plan["growth"])
             measurements += cases.growth(bench, plan["growth"], plan["growth_repeats"])
-        if "4" in selected:
-            note("case 4 at %d members, 20%% throttled" % plan["throttle_size"])
-            measurements += cases.throttled(bench, plan["throttle_size"], plan["throttle_repeats"])
         if "1" in selected or not earlier:
             note("profile at %d members" % plan["large_size"])
             profile_lines = profile(bench, plan["large_size"], os.path.join(bench.work_dir, "module.prof"))
         else:
             profile_lines = earlier["profile"]
-    scale_runs = earlier["reorganisation"] if earlier and earlier["reorganisation"] else {}
-    if "5" in selected:
-        scale_runs = measure_reorganisation(plan["reorganisation"], os.path.join(args.work_dir, "reorganisation"), note)
+        # Last: with the pacer, every 429 of this fault pauses all workers and slows the send rate (findings below).
+        if "4" in selected:
+            note("case 4 at %d members, 20%% throttled" % plan["throttle_size"])
+            measurements += cases.throttled(bench, plan["throttle_size"], plan["throttle_repeats"])
     for measurement in measurements:
         note("%s %-30s %5d: %s requests, %.2f s" % (
             measurement.case, measurement.contender, measurement.size, measurement.median(measurement.requests), measurement.median_seconds))
