@@ -292,7 +292,8 @@ def write(path: str, measurements: list, sections: dict, started: datetime.datet
              "(`tests/integration/test_bench_smoke.py`), and two AWX slice jobs against one budget "
              "(`tests/integration/test_awx_job_slicing.py`), and checks counts only. Where the issue is silent: the uri and "
              "naive baselines run once (they are slow and steady), the others three times; the module process is measured as "
-             "Ansible runs it (`python <module> <args file>`), its peak RSS read with `wait4`; the simulator pages at 999 items, what Graph gives a reader asking `$top=999`." % sections["command"], ""]
+             "Ansible runs it (`python <module> <args file>`), its peak RSS read with `wait4`; the simulator pages at 999 items, "
+             "what Graph gives a reader asking `$top=999`." % sections["command"], ""]
     lines += case1(measurements, sections["ratio_size"], sections["large_size"]) + [""]
     lines += case2(measurements, sections.get("case2_skipped")) + [""]
     lines += case3(measurements, chart_name if chart_name else None) + [""]
