@@ -12,7 +12,7 @@ several jobs at once sharing the one app, as AWX job slices do. What it measures
 
     bench = Bench(reorganisation_tenant(1_000, groups=16, units=4), work_dir=...)
     with bench:
-        numbers = reorganise(bench, slices=4, time_scale=20)
+        numbers = reorganise(bench, slices=4, budget={"time_scale": 10}, chunk_size=300)
 """
 from __future__ import annotations
 
@@ -93,7 +93,8 @@ def start_job(bench: Bench, users: list, report_dir: str, chunk_size: int | None
     return process, output, times_file
 
 
-def _finish_job(process, output, times_file) -> list:
+def _finish_job(process, output, times_file) -> tuple:
+    """Wait for a job; ``(its tasks with their seconds, [(kind, memberships)] of its module calls that wrote)``."""
     try:
         process.wait(timeout=JOB_TIMEOUT)
     finally:
