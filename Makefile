@@ -410,7 +410,7 @@ demo: venv  ## offboard a user of the simulated demo tenant (hacking/demo.py)
 	$(BIN)/python hacking/demo.py
 
 .PHONY: bench
-bench: venv  ## benchmarks against the simulator; writes docs/performance.md
+bench: venv  ## benchmarks against the simulator (10-15 min on two cores); writes docs/performance.md and its charts
 	PYTHONPATH=tests $(BIN)/python $(BENCH_SCRIPT)
 
 .PHONY: soak

@@ -146,11 +146,13 @@ def survey_extra_vars(survey, answers):
     return extra_vars
 
 
-def awx_job(tmp_path, env, extra_vars, check, playbook=PLAYBOOK, cancel_callback=None):
+def awx_job(tmp_path, env, extra_vars, check, playbook=PLAYBOOK, cancel_callback=None, inventory=None, run=ansible_runner.run, **options):
     """Lay out a private data directory as AWX does for this job template and run it with ansible-runner.
 
     The job's HOME is in the private data directory, as the execution environment's is in its container:
-    gone with the job (docs/awx.md, "Where the reports go").
+    gone with the job (docs/awx.md, "Where the reports go"). ``inventory``: what AWX's inventory script prints
+    (default: localhost); ``run=ansible_runner.run_async`` starts the job and returns ``(thread, runner)``;
+    ``options`` go to ansible-runner (e.g. ``forks``, the job template's Forks).
     """
     private_data_dir = tmp_path / "awx-job"
     env = dict(env, HOME=str(private_data_dir / "home"))
@@ -161,8 +163,8 @@ def awx_job(tmp_path, env, extra_vars, check, playbook=PLAYBOOK, cancel_callback
     (private_data_dir / "inventory").mkdir()
     # AWX writes the inventory as an executable script that prints it as JSON.
     hosts = private_data_dir / "inventory" / "hosts"
-    inventory = {"all": {"hosts": ["localhost"]},
-                 "_meta": {"hostvars": {"localhost": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}}}}
+    inventory = inventory or {"all": {"hosts": ["localhost"]},
+                              "_meta": {"hostvars": {"localhost": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}}}}
     hosts.write_text("#! %s\nimport json\nprint(json.dumps(%r))\n" % (sys.executable, inventory))
     hosts.chmod(0o700)
     env_dir = private_data_dir / "env"
@@ -174,8 +176,8 @@ def awx_job(tmp_path, env, extra_vars, check, playbook=PLAYBOOK, cancel_callback
     if cancel_callback:
         # How often ansible-runner asks whether the job was cancelled (AWX's receptor worker asks continually).
         (env_dir / "settings").write_text(yaml.safe_dump({"pexpect_timeout": 0.1}))
-    return ansible_runner.run(private_data_dir=str(private_data_dir), playbook=playbook, ident="1", quiet=True, timeout=600,
-                              cancel_callback=cancel_callback)
+    return run(private_data_dir=str(private_data_dir), playbook=playbook, ident="1", quiet=True, timeout=600,
+               cancel_callback=cancel_callback, **options)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 # pylint: disable=wrong-import-position
 import cases  # noqa: E402
 import harness  # noqa: E402
+import reorganisation  # noqa: E402
 import report  # noqa: E402
 from harness import Bench, tenant_spec  # noqa: E402
 
@@ -87,6 +88,31 @@ def test_the_report_has_every_case(measurements, tmp_path):
     slope = (cases.request_ceiling(MEMBERS) - cases.request_ceiling(10)) / (MEMBERS - 10)
     assert "requests grow with slope ≤ 1/20 = 0.05 per membership | %.4f" % slope in text and slope == 1 / 30
     assert os.path.isfile(tmp_path / "performance-growth.png") == ("performance-growth.png" in text)
+
+
+# -- case 5 (issue 18) at a small size: the role in list mode against the budget -----------------------
+
+REORG_LEAVERS = 30
+REORG_GROUPS, REORG_UNITS = 4, 1
+
+
+def test_a_small_reorganisation_at_the_write_budget_removes_every_membership_once_in_four_module_runs(tmp_path):
+    """30 leavers x 5 memberships through playbooks/offboard.yml against the documented budget, time-scaled by 50, its quotas
+    by 0.02 (a bucket of 60 writes, then 20 a second): Graph throttles, yet nothing fails, nothing is lost, no write is sent
+    twice, and list mode makes one module run per kind (discovery, groups, units, residual)."""
+    spec = reorganisation.reorganisation_tenant(REORG_LEAVERS, REORG_GROUPS, REORG_UNITS)
+    with Bench(spec, latency=0.0, work_dir=str(tmp_path / "reorganisation")) as bench:
+        run = reorganisation.reorganise(bench, budget={"time_scale": 50, "quota_scale": 0.02})
+    memberships = REORG_LEAVERS * (REORG_GROUPS + REORG_UNITS)
+    assert (run["memberships"], run["removed"], run["writes"]) == (memberships, memberships, memberships)
+    assert (run["failed"], run["lost"]) == (0, 0)
+    assert run["throttled_by"]["app_tenant_writes"] > 0
+    assert run["module_runs"] == 4 and run["reports"] == 1
+    assert [count for count, _seconds in run["write_calls"]] == [REORG_LEAVERS * REORG_GROUPS, REORG_LEAVERS * REORG_UNITS]
+
+
+def test_slices_of_a_reorganisation_are_awxs_every_nth_leaver():
+    assert reorganisation.slices_of(list("abcdefg"), 3) == [list("adg"), list("be"), list("cf")]
 
 
 # -- the start-up cost the profile removed (docs/performance.md) stays removed -------------------------
