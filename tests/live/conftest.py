@@ -121,8 +121,9 @@ def full_discovery(live_settings, test_user):
                              label="entra_member_of_info (include: every kind)")
     if result["rc"] != 0:
         errors = [user.get("error") for user in result.get("users") or []]
-        pytest.fail("live check: entra_member_of_info with every include kind failed: %s %s; each kind needs the read permissions of "
-                    "the module that removes it (README, 'Graph permissions')" % (result["msg"], errors), pytrace=False)
+        # The advice first: the module's own message (its reasons, then its counts) can be long, and reports cut it.
+        pytest.fail("live check: entra_member_of_info with every include kind failed; each kind needs the read permissions of "
+                    "the module that removes it (README, 'Graph permissions'): %s %s" % (result["msg"], errors), pytrace=False)
     return result
 
 
