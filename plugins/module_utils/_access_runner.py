@@ -46,11 +46,7 @@ def access_argument_spec(principals_option='principals', with_state=True, **extr
 
 def run_access_module(module, module_name, engine):
     """The whole task for ``engine``; ends in exit_json, or fail_json when a grant failed or anything else went wrong."""
-    with module.fail_on_error(changed=False):
-        result = _access_task(module, module_name, engine)
-    if result.pop('failed'):
-        module.fail_json(**result)
-    module.exit_json(**result)
+    module.run_task(lambda: _access_task(module, module_name, engine))
 
 
 def _principal_grant(engine, ref, member, status_outcome):

@@ -288,11 +288,7 @@ def discovery_argument_spec():
 
 def run_discovery(module, module_name):
     """The whole task of entra_member_of_info; ends in exit_json, or fail_json when any user could not be read in full."""
-    with module.fail_on_error(changed=False):
-        result = _discovery_task(module, module_name)
-    if any(entry['error'] is not None for entry in result['users']):
-        module.fail_json(**result)
-    module.exit_json(**result)
+    module.run_task(lambda: _discovery_task(module, module_name))
 
 
 def _discovery_task(module, module_name):
@@ -311,4 +307,5 @@ def _discovery_task(module, module_name):
         for kind in MEMBERSHIP_KINDS:
             if kind not in include:
                 entry.pop(kind)  # read all the same when one is asked for: teams come from the groups, and the failure of a read is the user's
-    return dict(changed=False, msg=compose_msg(module_name, users), users=users, tenant_id=params['tenant_id'] or None, cloud=params['cloud'])
+    return dict(changed=False, msg=compose_msg(module_name, users), users=users, tenant_id=params['tenant_id'] or None, cloud=params['cloud'],
+                failed=any(entry['error'] is not None for entry in users))

@@ -165,6 +165,15 @@ class EntraModule:
             secrets |= self._client.secrets
         return scrub(text, secrets | self._module.no_log_values)
 
+    def run_task(self, task):
+        """End the module with ``task()``'s result: exit_json, or fail_json when the result says ``failed`` (its key
+        is taken out) or when anything goes wrong on the way (fail_on_error)."""
+        with self.fail_on_error(changed=False):
+            result = task()
+        if result.pop('failed'):
+            self.fail_json(**result)
+        self.exit_json(**result)
+
     @contextmanager
     def fail_on_error(self, **result):
         """``with module.fail_on_error(changed=False):`` ends the task in fail_json(msg=..., **result) on any exception.

@@ -130,11 +130,7 @@ def _diff(pairs, engine):
 
 def run_member_module(module, module_name, engine):
     """The whole task for ``engine``; ends in exit_json, or fail_json when a pair failed or anything else went wrong."""
-    with module.fail_on_error(changed=False):
-        result = _member_task(module, module_name, engine)
-    if result.pop('failed'):
-        module.fail_json(**result)
-    module.exit_json(**result)
+    module.run_task(lambda: _member_task(module, module_name, engine))
 
 
 class _Request:
