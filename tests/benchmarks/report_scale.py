@@ -64,10 +64,10 @@ def section(runs: dict, chart: str | None) -> list:
         label = "one job" if run["slices"] == 1 else "%d slices" % run["slices"]
         factor = run["writing_seconds"] / run["optimal_seconds"] if run["optimal_seconds"] else 0.0
         lines += [
-            "| %s: ≥ 90 %% of the write budget sustained | %.1f %% | %s |" % (label, 100 * run["utilization"],
-                                                                          verdict(run["utilization"] >= UTILIZATION_TARGET)),
-            "| %s: 0 failures, 0 lost | %d failed, %d lost | %s |" % (label, run["failed"], run["lost"],
-                                                                  verdict(run["failed"] == 0 and run["lost"] == 0)),
+            "| %s: ≥ 90 %% of the write budget sustained | %.1f %% | %s |" % (
+                label, 100 * run["utilization"], verdict(run["utilization"] >= UTILIZATION_TARGET)),
+            "| %s: 0 failures, 0 lost | %d failed, %d lost | %s |" % (
+                label, run["failed"], run["lost"], verdict(run["failed"] == 0 and run["lost"] == 0)),
             "| %s: writing within 1.15× of the budget-optimal time | %.2f× (%.1f s for %.1f s) | %s |" % (
                 label, factor, run["writing_seconds"], run["optimal_seconds"], verdict(0 < factor <= OPTIMAL_FACTOR))]
     if one_call:
