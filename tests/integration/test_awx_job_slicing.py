@@ -108,6 +108,7 @@ def assert_sliced_offboarding_and_restore(sim, tmp_path, leavers: list, slices: 
     return {"removed": len(removed), "throttled": throttled, "reports": len(reports), "module_runs": module_runs}
 
 
+@pytest.mark.heavy
 def test_two_slice_jobs_share_one_budget_lose_nothing_and_restore_together(tmp_path):
     """Two slice jobs of one leaver each (two groups, a unit, a team) at once against an app write quota of 4: 429s, yet
     0 failed, 0 lost, and one restore job of both reports brings every pair back. (The slow test below: more of each.)"""
