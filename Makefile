@@ -36,7 +36,9 @@ SANITY_PYTHON := 3.11
 # Two xdist workers, one per core of the CI machine (measured: docs/development.md, Timings).
 # `make pytest PYTEST_WORKERS=0` runs in one process, to debug.
 PYTEST_WORKERS ?= 2
-PYTEST_XDIST = $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS),)
+# worksteal: a worker that runs out of tests takes some from the other, so one long end-to-end
+# test near the end does not leave a core idle.
+PYTEST_XDIST = $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist worksteal,)
 # Coverage of the collection's code as it is imported (through tests/conftest.py's
 # ansible_collections path), whichever tests load it.
 PYTEST_COV := --cov=ansible_collections.entra.membership.plugins --cov-report=term:skip-covered
